@@ -1,0 +1,3 @@
+"""paperradar: a self-hosted research-paper radar."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,261 @@
+"""Papers and their sightings: idempotent, deduplicating batch upsert and reads.
+
+A paper coming in is matched to a stored one by id, arXiv id, DOI, then normalized title, in
+that order. Matching papers are merged; a row is only rewritten (and its `seq` bumped, which
+tells the indexes to catch up) when something actually changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from ..models import Paper, Sighting
+from ..normalize import title_key
+from .schema import papers, sightings
+
+_CHUNK = 500
+
+
+@dataclass
+class UpsertResult:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    new_sightings: int = 0
+    ids: list[str] = field(default_factory=list)  # stored id of each incoming paper, in order
+    new_ids: list[str] = field(default_factory=list)  # ids of the papers this batch added
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def _to_row(p: Paper) -> dict:
+    return {
+        "id": p.id,
+        "arxiv_id": p.arxiv_id,
+        "version": p.version,
+        "title": p.title,
+        "title_key": title_key(p.title),
+        "abstract": p.abstract,
+        "authors": json.dumps(p.authors, ensure_ascii=False),
+        "categories": json.dumps(p.categories),
+        "primary_category": p.primary_category,
+        "published": p.published,
+        "updated": p.updated,
+        "doi": p.doi,
+        "journal_ref": p.journal_ref,
+        "comments": p.comments,
+        "license": p.license,
+        "links": json.dumps(p.links, sort_keys=True),
+        "withdrawn": p.withdrawn,
+        "content_hash": p.content_hash(),
+    }
+
+
+def to_paper(row, sights: list[Sighting] | None = None) -> Paper:
+    m = row._mapping
+    return Paper(
+        id=m["id"],
+        arxiv_id=m["arxiv_id"],
+        version=m["version"],
+        title=m["title"],
+        abstract=m["abstract"],
+        authors=json.loads(m["authors"]),
+        categories=json.loads(m["categories"]),
+        primary_category=m["primary_category"],
+        published=m["published"],
+        updated=m["updated"],
+        doi=m["doi"],
+        journal_ref=m["journal_ref"],
+        comments=m["comments"],
+        license=m["license"],
+        links=json.loads(m["links"]),
+        withdrawn=bool(m["withdrawn"]),
+        sightings=sights or [],
+        first_seen_at=m["first_seen_at"],
+    )
+
+
+def _merge(old: Paper, new: Paper) -> Paper:
+    """The stored paper updated with what a newer or richer record brings.
+
+    Text fields follow the record with the higher version (a listing page has none, so it never
+    overwrites arXiv metadata); empty fields never erase known ones.
+    """
+    newer = (new.version or 0) >= (old.version or 0)
+
+    def pick(a, b):
+        if newer:
+            return b or a
+        return a or b
+
+    return old.replace(
+        arxiv_id=old.arxiv_id or new.arxiv_id,
+        version=max(old.version or 0, new.version or 0) or None,
+        title=pick(old.title, new.title),
+        abstract=pick(old.abstract, new.abstract),
+        authors=pick(old.authors, new.authors),
+        categories=pick(old.categories, new.categories),
+        primary_category=pick(old.primary_category, new.primary_category),
+        published=min(filter(None, [old.published, new.published]), default=None),
+        updated=max(filter(None, [old.updated, new.updated]), default=None),
+        doi=old.doi or new.doi,
+        journal_ref=pick(old.journal_ref, new.journal_ref),
+        comments=pick(old.comments, new.comments),
+        license=pick(old.license, new.license),
+        links={**old.links, **new.links} if newer else {**new.links, **old.links},
+        withdrawn=new.withdrawn if newer else old.withdrawn,
+    )
+
+
+def _lookup(conn: Connection, batch: list[Paper]) -> dict[tuple[str, str], Paper]:
+    """Stored papers that any incoming paper could match, keyed by (kind, value)."""
+    wanted = {
+        "id": {p.id for p in batch},
+        "arxiv_id": {p.arxiv_id for p in batch if p.arxiv_id},
+        "doi": {p.doi for p in batch if p.doi},
+        "title_key": {title_key(p.title) for p in batch},
+    }
+    found: dict[tuple[str, str], Paper] = {}
+    for kind, values in wanted.items():
+        values = sorted(v for v in values if v)
+        for i in range(0, len(values), _CHUNK):
+            col = papers.c[kind]
+            for row in conn.execute(select(papers).where(col.in_(values[i : i + _CHUNK]))):
+                p = to_paper(row)
+                for key in _keys(p):
+                    found.setdefault(key, p)
+    return found
+
+
+def _keys(p: Paper) -> list[tuple[str, str]]:
+    keys = [("id", p.id), ("title_key", title_key(p.title))]
+    if p.arxiv_id:
+        keys.append(("arxiv_id", p.arxiv_id))
+    if p.doi:
+        keys.append(("doi", p.doi))
+    return keys
+
+
+def _match(index: dict, p: Paper) -> Paper | None:
+    for key in (("id", p.id), ("arxiv_id", p.arxiv_id), ("doi", p.doi), ("title_key", title_key(p.title))):
+        if key[1] and key in index:
+            return index[key]
+    return None
+
+
+def upsert(conn: Connection, incoming: Iterable[Paper]) -> UpsertResult:
+    """Insert or merge normalized papers; re-running the same input changes nothing."""
+    batch = list(incoming)
+    result = UpsertResult()
+    if not batch:
+        return result
+    index = _lookup(conn, batch)
+    seq = (conn.execute(select(func.max(papers.c.seq))).scalar() or 0)
+    stamp = now()
+    pending: dict[str, tuple[Paper, bool, Paper | None]] = {}  # id -> (paper, is_new, original)
+    sights: list[dict] = []
+    for p in batch:
+        old = _match(index, p)
+        if old is None:
+            merged, original = p, None
+        else:
+            merged = _merge(old, p)
+            original = pending[old.id][2] if old.id in pending else old
+        is_new = original is None
+        pending[merged.id] = (merged, is_new, original)
+        for key in _keys(merged):
+            index[key] = merged
+        result.ids.append(merged.id)
+        for s in p.sightings:
+            sights.append({"paper_id": merged.id, "source": s.source, "ref": s.ref,
+                           "position": s.position, "listed": s.listed, "seen_at": stamp})
+
+    inserts, updates = [], []
+    for merged, is_new, original in pending.values():
+        row = _to_row(merged)
+        if is_new:
+            seq += 1
+            inserts.append({**row, "first_seen_at": stamp, "changed_at": stamp, "seq": seq})
+            result.added += 1
+            result.new_ids.append(merged.id)
+        elif row != _to_row(original):
+            seq += 1
+            updates.append({**row, "changed_at": stamp, "seq": seq})
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    if inserts:
+        conn.execute(insert(papers), inserts)
+    for row in updates:
+        conn.execute(update(papers).where(papers.c.id == row["id"]).values(**row))
+    result.new_sightings = _add_sightings(conn, sights)
+    return result
+
+
+def _add_sightings(conn: Connection, rows: list[dict]) -> int:
+    if not rows:
+        return 0
+    unique = {(r["paper_id"], r["source"], r["ref"], r["position"]): r for r in rows}
+    have = set()
+    ids = sorted({r["paper_id"] for r in unique.values()})
+    for i in range(0, len(ids), _CHUNK):
+        q = select(sightings.c.paper_id, sightings.c.source, sightings.c.ref, sightings.c.position)
+        have.update(tuple(r) for r in conn.execute(q.where(sightings.c.paper_id.in_(ids[i : i + _CHUNK]))))
+    fresh = [r for k, r in unique.items() if k not in have]
+    if fresh:
+        conn.execute(insert(sightings), fresh)
+    return len(fresh)
+
+
+def get(conn: Connection, paper_id: str) -> Paper | None:
+    row = conn.execute(select(papers).where(papers.c.id == paper_id)).first()
+    if row is None:
+        row = conn.execute(select(papers).where(papers.c.arxiv_id == paper_id)).first()
+    if row is None:
+        return None
+    q = select(sightings).where(sightings.c.paper_id == row.id).order_by(sightings.c.seen_at, sightings.c.ref, sightings.c.position)
+    sights = [Sighting(r.source, r.ref, r.position, r.listed) for r in conn.execute(q)]
+    return to_paper(row, sights)
+
+
+def get_many(conn: Connection, ids: list[str]) -> dict[str, Paper]:
+    out: dict[str, Paper] = {}
+    for i in range(0, len(ids), _CHUNK):
+        for row in conn.execute(select(papers).where(papers.c.id.in_(ids[i : i + _CHUNK]))):
+            out[row.id] = to_paper(row)
+    return out
+
+
+def latest(conn: Connection, limit: int, offset: int = 0) -> list[Paper]:
+    """Newest first: by first-seen time, then publication date, then id for a stable order."""
+    q = (select(papers).where(papers.c.withdrawn.is_(False))
+         .order_by(papers.c.first_seen_at.desc(), papers.c.published.desc(), papers.c.seq.asc())
+         .limit(limit).offset(offset))
+    return [to_paper(r) for r in conn.execute(q)]
+
+
+def count(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(papers)).scalar() or 0
+
+
+def changed_since(conn: Connection, seq: int, batch: int = 2000) -> Iterator[tuple[int, Paper]]:
+    """Every paper changed after `seq`, in seq order, with its seq: what an index must catch up on."""
+    while True:
+        q = select(papers).where(papers.c.seq > seq).order_by(papers.c.seq).limit(batch)
+        rows = conn.execute(q).all()
+        if not rows:
+            return
+        for r in rows:
+            yield r.seq, to_paper(r)
+        seq = rows[-1].seq
+
+
+def max_seq(conn: Connection) -> int:
+    return conn.execute(select(func.max(papers.c.seq))).scalar() or 0
