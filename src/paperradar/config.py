@@ -26,6 +26,18 @@ class Settings(BaseSettings):
     embed_model: str = Field("all-MiniLM-L6-v2", description="Embedding model name.")
     smtp_url: str | None = Field(None, description="smtp://user:pass@host:port or smtps://...; unset writes .eml files to DATA_DIR/outbox.")
     mail_from: str = Field("paperradar <radar@localhost>", description="From header of digest emails.")
+    oai_endpoint: str = Field("https://oaipmh.arxiv.org/oai", description="arXiv OAI-PMH base URL that `harvest arxiv` and `update` ask.")
+    arxiv_api_endpoint: str = Field("https://export.arxiv.org/api/query", description="arXiv API (Atom) URL that `add` asks for ids.")
+    harvest_sets: str = Field("cs", description="Space-separated arXiv categories or OAI sets `update` harvests (e.g. \"cs.LG cs.CV stat.ML\").")
+    harvest_format: str = Field("arXiv", description="OAI metadataPrefix `update` harvests: arXiv (parsed authors) or arXivRaw (version history).")
+    harvest_pace_s: float = Field(3.0, description="Seconds between the end of one arXiv response and the next request (arXiv asks for 3).")
+    harvest_retries: int = Field(5, description="Retries per request after a failure (connection drop, 5xx, 503 Retry-After, malformed page).")
+    harvest_backoff_s: float = Field(5.0, description="First retry delay after a failure without Retry-After; doubles each retry (capped at 300 s).")
+    harvest_timeout_s: float = Field(120.0, description="Seconds to wait for one arXiv response before counting it as failed.")
+    update_first_days: int = Field(7, description="How many days back `update` starts a set it has never harvested.")
+    api_batch: int = Field(100, description="arXiv ids per API request for `add`.")
+    import_batch: int = Field(5000, description="Papers per transaction (and per checkpoint) when importing a snapshot.")
+    worker_time: str = Field("02:00", description="UTC time (HH:MM) `worker` runs `update` each day; arXiv's metadata is out by about 01:00 UTC (8 pm US Eastern).")
 
     @property
     def db_url(self) -> str:

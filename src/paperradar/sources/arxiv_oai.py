@@ -34,9 +34,10 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=Tru
 class OaiError(Exception):
     """An OAI-PMH protocol error the repository answered with (`code` as in the spec)."""
 
-    def __init__(self, code: str, message: str = ""):
+    def __init__(self, code: str, message: str = "", response_date: str = ""):
         self.code = code
         self.message = message
+        self.response_date = response_date
         super().__init__(f"OAI-PMH error {code}: {message}" if message else f"OAI-PMH error {code}")
 
 
@@ -63,7 +64,7 @@ def parse_list_records(data: bytes, where: str = "oai", ref: str = "arXiv") -> O
     page = OaiPage(response_date=(root.findtext(f"{OAI}responseDate") or "").strip())
     error = root.find(f"{OAI}error")
     if error is not None:
-        raise OaiError(error.get("code", "unknown"), " ".join((error.text or "").split()))
+        raise OaiError(error.get("code", "unknown"), " ".join((error.text or "").split()), page.response_date)
     listing = root.find(f"{OAI}ListRecords")
     if listing is None:
         raise SourceError(where, root.sourceline or 0, "OAI-PMH response has neither ListRecords nor error")

@@ -12,9 +12,10 @@ from typing import Iterable, Iterator
 from sqlalchemy import Connection
 
 from ..models import Paper
-from . import meta, papers
+from . import meta, papers, runs
 from .db import make_engine, migrate
 from .papers import UpsertResult
+from .runs import Run
 
 
 class Store:
@@ -67,6 +68,35 @@ class Store:
         with self.engine.connect() as conn:
             yield from papers.changed_since(conn, seq)
 
+    def apply_batch(self, incoming: Iterable[Paper], *, withdrawn: Iterable[str] = (),
+                    checkpoint: tuple[str, str] | None = None) -> tuple[UpsertResult, int]:
+        """Upsert papers, flag withdrawn arXiv ids and save a (meta key, value) checkpoint in ONE
+        transaction, so a job killed at any moment resumes from a checkpoint that matches the data."""
+        with self.tx() as conn:
+            result = papers.upsert(conn, incoming)
+            gone = papers.mark_withdrawn(conn, withdrawn) if withdrawn else 0
+            if checkpoint is not None:
+                meta.put(conn, *checkpoint)
+            return result, gone
+
+    def mark_withdrawn(self, arxiv_ids: Iterable[str]) -> int:
+        """Flag papers withdrawn (OAI deleted records); returns how many changed."""
+        with self.tx() as conn:
+            return papers.mark_withdrawn(conn, arxiv_ids)
+
+    # runs
+    def start_run(self, job: str) -> int:
+        with self.tx() as conn:
+            return runs.start(conn, job)
+
+    def finish_run(self, run_id: int, status: str, counts: dict, error: str | None = None) -> None:
+        with self.tx() as conn:
+            runs.finish(conn, run_id, status, counts, error)
+
+    def last_runs(self, limit: int = 10, job: str | None = None) -> list[Run]:
+        with self.engine.connect() as conn:
+            return runs.last(conn, limit, job)
+
     # meta
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         with self.engine.connect() as conn:
@@ -77,4 +107,4 @@ class Store:
             meta.put(conn, key, value)
 
 
-__all__ = ["Store", "UpsertResult"]
+__all__ = ["Run", "Store", "UpsertResult"]

@@ -88,7 +88,7 @@ def _merge(old: Paper, new: Paper) -> Paper:
     Text fields follow the record with the higher version (a listing page has none, so it never
     overwrites arXiv metadata); empty fields never erase known ones.
     """
-    newer = (new.version or 0) >= (old.version or 0)
+    newer = _is_newer(old, new)
 
     def pick(a, b):
         if newer:
@@ -112,6 +112,20 @@ def _merge(old: Paper, new: Paper) -> Paper:
         links={**old.links, **new.links} if newer else {**new.links, **old.links},
         withdrawn=new.withdrawn if newer else old.withdrawn,
     )
+
+
+def _is_newer(old: Paper, new: Paper) -> bool:
+    """Whether `new` describes the same or a later version than `old`.
+
+    Versions decide when both records carry one. arXiv's OAI `arXiv` format has no version
+    number, only the latest version's date, so without both versions the `updated` dates decide;
+    a record with neither (a listing page) never outranks one that has a version.
+    """
+    if new.version and old.version:
+        return new.version >= old.version
+    if new.updated and old.updated:
+        return new.updated >= old.updated
+    return (new.version or 0) >= (old.version or 0)
 
 
 def _lookup(conn: Connection, batch: list[Paper]) -> dict[tuple[str, str], Paper]:
@@ -259,3 +273,19 @@ def changed_since(conn: Connection, seq: int, batch: int = 2000) -> Iterator[tup
 
 def max_seq(conn: Connection) -> int:
     return conn.execute(select(func.max(papers.c.seq))).scalar() or 0
+
+
+def mark_withdrawn(conn: Connection, arxiv_ids: Iterable[str]) -> int:
+    """Flag the stored papers with these arXiv ids as withdrawn; returns how many changed."""
+    wanted = sorted(set(arxiv_ids))
+    stamp, changed = now(), 0
+    seq = conn.execute(select(func.max(papers.c.seq))).scalar() or 0
+    for i in range(0, len(wanted), _CHUNK):
+        q = (select(papers.c.id).where(papers.c.arxiv_id.in_(wanted[i : i + _CHUNK]))
+             .where(papers.c.withdrawn.is_(False)).order_by(papers.c.id))
+        for paper_id in conn.execute(q).scalars().all():
+            seq += 1
+            conn.execute(update(papers).where(papers.c.id == paper_id)
+                         .values(withdrawn=True, changed_at=stamp, seq=seq))
+            changed += 1
+    return changed

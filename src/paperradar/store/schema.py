@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -56,6 +57,19 @@ sightings = Table(
     Column("listed", String(64), nullable=False, default=""),
     Column("seen_at", DateTime, nullable=False),
     UniqueConstraint("paper_id", "source", "ref", "position", name="uq_sighting"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job", String(64), nullable=False),  # "harvest-arxiv", "import-jsonl", "update", ...
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),  # NULL while running (or when the process died)
+    Column("status", String(16), nullable=False),  # running, ok, failed
+    Column("counts", Text, nullable=False, default="{}"),  # JSON: added, updated, withdrawn, ...
+    Column("error", Text),
+    Index("ix_runs_job_started_at", "job", "started_at"),
 )
 
 meta = Table(
