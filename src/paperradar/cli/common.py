@@ -7,7 +7,6 @@ import os
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
@@ -30,18 +29,21 @@ EXPECTED = (UserError, SourceError, QueryError, IndexBusy, OSError)
 class Group(TyperGroup):
     """Turns any failure inside a command into one line on stderr and exit status 1."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
         except EXPECTED as e:
-            raise click.ClickException(str(e)) from None
+            fail(str(e))
         except Exception as e:  # never a traceback for a user; PAPERRADAR_DEBUG shows one
-            if os.environ.get("PAPERRADAR_DEBUG"):
+            if os.environ.get("PAPERRADAR_DEBUG") or type(e).__module__.startswith(("click", "typer")):
                 raise
-            raise click.ClickException(
-                f"unexpected {type(e).__name__}: {e} (set PAPERRADAR_DEBUG=1 for details)") from None
+            fail(f"unexpected {type(e).__name__}: {e} (set PAPERRADAR_DEBUG=1 for details)")
+
+
+def fail(message: str) -> None:
+    """Print one line on stderr and exit with status 1."""
+    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
 
 
 def settings(ctx: typer.Context) -> Settings:

@@ -25,6 +25,9 @@ SCHEMA_VERSION = 1
 # Field weights, tuned on the dev queries with `paperradar eval` (see docs/search.md).
 TITLE_BOOST = 2.0
 AUTHOR_BOOST = 1.0
+PROXIMITY_MAX_WORDS = 6
+PROXIMITY_SLOP = 1
+PROXIMITY_BOOST = 0.5
 COMMIT_EVERY = 50_000
 
 
@@ -155,6 +158,13 @@ class LexicalIndex:
         words = list(dict.fromkeys(words))
         if words:
             should = [(tantivy.Occur.Should, self._text_query([w], boosts)) for w in words]
+            if 1 < len(words) <= PROXIMITY_MAX_WORDS:
+                # the words next to each other (a little slop) score extra: "gradient inversion"
+                # in a title beats "gradient" and "inversion" far apart
+                toks = analyze._stemmer.stemWords(words)
+                should += [(tantivy.Occur.Should, tantivy.Query.boost_query(
+                    tantivy.Query.phrase_query(self.schema, f, toks, slop=PROXIMITY_SLOP), w * PROXIMITY_BOOST))
+                    for f, w in (("title", TITLE_BOOST), ("abstract", 1.0))]
             must.append((tantivy.Occur.Must, tantivy.Query.boolean_query(should)))
         for phrase in q.phrases:
             must.append((tantivy.Occur.Must, self._text_query(phrase, boosts)))
