@@ -1,1 +1,1 @@
-"""Input formats: one module per format, each turning bytes into `Paper` records (no DB, no network)."""
+"""Input formats: each module turns bytes into `Paper` records and nothing else (no database)."""

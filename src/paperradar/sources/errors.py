@@ -1,17 +1,10 @@
-"""The one exception every source parser raises on malformed input.
-
-It names what was being read and where, so the CLI can print one line and the harvest can log
-which page or line was bad without a traceback.
-"""
-
-from __future__ import annotations
+"""The one error every source raises for input it cannot read."""
 
 
-class SourceError(Exception):
-    """Malformed input: `where` is a path or URL, `at` a line number or byte offset (0 if unknown)."""
+class SourceError(ValueError):
+    """Malformed input: says what is wrong and where (file or URL, and line or offset)."""
 
-    def __init__(self, where: str, at: int, message: str):
-        self.where = str(where)
-        self.at = at
-        self.message = message
-        super().__init__(f"{self.where}:{at}: {message}" if at else f"{self.where}: {message}")
+    def __init__(self, where: str, line: int | None, message: str):
+        self.where, self.line, self.message = where, line, message
+        loc = f"{where}:{line}" if line else where
+        super().__init__(f"{loc}: {message}")

@@ -182,6 +182,8 @@ def upsert(conn: Connection, incoming: Iterable[Paper]) -> UpsertResult:
         else:
             merged = _merge(old, p)
             original = pending[old.id][2] if old.id in pending else old
+            if old.id in pending:  # a duplicate inside this batch: counted once, as the first
+                result.unchanged += 1
         is_new = original is None
         pending[merged.id] = (merged, is_new, original)
         for key in _keys(merged):
