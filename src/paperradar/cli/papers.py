@@ -8,6 +8,7 @@ from rich.table import Table
 from ..errors import UserError
 from ..views import hit_json, paper_json
 from .common import out, print_json, progress_bar, radar, sync_indexes
+from .harvest import runs_table
 
 
 def search(
@@ -67,13 +68,21 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
             "index_pending": r.pending_index_changes(),
             "data_dir": str(r.settings.data_dir.resolve()),
         }
+        runs = runs_table(r.store)
     if as_json:
-        print_json(data)
+        print_json({**data, "runs": runs})
         return
     table = Table(show_header=False, box=None)
     for k, v in data.items():
         table.add_row(k, str(v))
     out.print(table)
+    if runs:
+        recent = Table("job", "started (UTC)", "took", "status", "counts / error", box=None, header_style="bold")
+        for run in runs:
+            took = str(run["finished_at"] - run["started_at"]) if run["finished_at"] else "-"
+            detail = run["error"] or " ".join(f"{k}={v}" for k, v in run["counts"].items())
+            recent.add_row(run["job"], f"{run['started_at']:%Y-%m-%d %H:%M:%S}", took, run["status"], detail)
+        out.print(recent)
 
 
 def reindex(ctx: typer.Context) -> None:

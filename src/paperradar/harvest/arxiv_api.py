@@ -8,6 +8,7 @@ entry, or leaves out of its answer, is reported against that id; the other ids a
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from ..config import Settings
@@ -24,6 +25,7 @@ class AddResult:
     counts: Counts
     stored: list[str] = field(default_factory=list)  # paper ids stored (added, updated or unchanged)
     failed: dict[str, str] = field(default_factory=dict)  # what the user typed -> why it failed
+    done: set[str] = field(default_factory=set)  # arXiv ids answered (stored or failed)
 
 
 def add_ids(store: Store, settings: Settings, refs: list[str], *, endpoint: str | None = None,
@@ -42,17 +44,29 @@ def add_ids(store: Store, settings: Settings, refs: list[str], *, endpoint: str 
     ids = list(wanted)
     own_client = client is None
     client = client or client_from(settings)
-    batch = max(1, settings.api_batch)
+    size = max(1, settings.api_batch)
     sent_before = client.requests
+    # arXiv answers a batch holding one malformed id with that id's error alone, so the other
+    # ids of such a batch go round once more without it.
+    queue = deque(ids[i : i + size] for i in range(0, len(ids), size))
+    retried: set[str] = set()
     try:
         with recorded_run(store, "add", result.counts):
-            for i in range(0, len(ids), batch):
-                chunk = ids[i : i + batch]
+            while queue:
+                chunk = queue.popleft()
                 params = {"id_list": ",".join(chunk), "max_results": str(len(chunk))}
                 feed = client.fetch(endpoint, params, lambda body: parse_feed(body, endpoint))
-                _store(store, feed, chunk, wanted, result, on_change)
+                again = _store(store, feed, chunk, wanted, result, on_change)
+                again = [i for i in again if i not in retried]
+                retried.update(again)
+                if again:
+                    queue.append(again)
+                for arxiv_id in chunk:
+                    if arxiv_id not in again and arxiv_id not in result.done:
+                        result.failed.setdefault(wanted[arxiv_id], "not found on arXiv")
+                        result.done.add(arxiv_id)
                 if progress is not None:
-                    progress(result.counts.records, min(i + batch, len(ids)), len(ids))
+                    progress(result.counts.records, len(result.done), len(ids))
             result.counts.requests = client.requests - sent_before
             for ref, message in result.failed.items():
                 result.counts.add_error(f"{ref}: {message}")
@@ -63,21 +77,26 @@ def add_ids(store: Store, settings: Settings, refs: list[str], *, endpoint: str 
 
 
 def _store(store: Store, feed: AtomFeed, chunk: list[str], wanted: dict[str, str], result: AddResult,
-           on_change: OnChange | None) -> None:
+           on_change: OnChange | None) -> list[str]:
+    """Store what the feed holds and record its errors; returns the ids to ask for again."""
     papers = [p for p in feed.papers if p.arxiv_id in wanted]
     result.counts.records += len(papers)
     upserted, _ = store.apply_batch(papers)
     result.counts.add_result(upserted)
     result.stored.extend(upserted.ids)
+    result.done.update(p.arxiv_id for p in papers)
     if on_change is not None and (upserted.added or upserted.updated):
         on_change(upserted)
-    answered = {p.arxiv_id for p in papers}
+    named = False
     for error in feed.errors:
         parsed = parse_arxiv_id(error.arxiv_id) if error.arxiv_id else None
-        targets = [parsed[0]] if parsed and parsed[0] in wanted else [i for i in chunk if i not in answered]
-        for arxiv_id in targets:
-            result.failed.setdefault(wanted[arxiv_id], error.message)
-            answered.add(arxiv_id)
-    for arxiv_id in chunk:
-        if arxiv_id not in answered:
-            result.failed.setdefault(wanted[arxiv_id], "not found on arXiv")
+        if parsed and parsed[0] in wanted:
+            result.failed.setdefault(wanted[parsed[0]], error.message)
+            result.done.add(parsed[0])
+            named = True
+        else:  # an error naming no id of ours: it is the answer for the whole batch
+            for arxiv_id in chunk:
+                if arxiv_id not in result.done:
+                    result.failed.setdefault(wanted[arxiv_id], error.message)
+                    result.done.add(arxiv_id)
+    return [i for i in chunk if i not in result.done] if named else []
