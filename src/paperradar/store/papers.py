@@ -119,13 +119,15 @@ def _is_newer(old: Paper, new: Paper) -> bool:
 
     Versions decide when both records carry one. arXiv's OAI `arXiv` format has no version
     number, only the latest version's date, so without both versions the `updated` dates decide;
-    a record with neither (a listing page) never outranks one that has a version.
+    a record that knows neither (a listing page, a Hugging Face daily list) never outranks one
+    that knows either.
     """
     if new.version and old.version:
         return new.version >= old.version
     if new.updated and old.updated:
         return new.updated >= old.updated
-    return (new.version or 0) >= (old.version or 0)
+    new_dated, old_dated = bool(new.version or new.updated), bool(old.version or old.updated)
+    return new_dated or not old_dated
 
 
 def _lookup(conn: Connection, batch: list[Paper]) -> dict[tuple[str, str], Paper]:
