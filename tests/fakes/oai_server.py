@@ -92,6 +92,7 @@ class FakeArxiv:
         key = (fmt, set_spec)
         with self._lock:
             self.lists[key] = _List(bodies)
+            self.tokens = {t: where for t, where in self.tokens.items() if where[0] != key}
             for i, body in enumerate(bodies[:-1]):
                 m = _TOKEN.search(body)
                 token = (m.group(1) or b"").decode().strip() if m else ""
@@ -110,9 +111,9 @@ class FakeArxiv:
         return [h for h in self.hits if h.path == "/oai"]
 
     def gaps(self, hits: list[Hit] | None = None) -> list[float]:
-        """Seconds from the end of each answered request to the arrival of the next one."""
+        """Seconds between the arrivals of consecutive requests (the server's own clock)."""
         hits = hits if hits is not None else self.oai_hits()
-        return [b.started - a.finished for a, b in zip(hits, hits[1:]) if a.finished is not None]
+        return [b.started - a.started for a, b in zip(hits, hits[1:])]
 
     def wait_for_hits(self, n: int, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
@@ -140,7 +141,7 @@ class FakeArxiv:
             found = self.lists.get(key)
         if found is None:
             return fixture("error_noRecordsMatch.xml")
-        return found.pages[index]
+        return found.pages[index] if index < len(found.pages) else fixture("error_badResumptionToken.xml")
 
     def answer_api(self, params: dict[str, str]) -> bytes:
         ids = [i for i in params.get("id_list", "").split(",") if i]
