@@ -6,13 +6,15 @@ paper arriving from two sources is recognised as one.
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import re
 import unicodedata
 
 from .models import Paper
 
-_WS = re.compile(r"\s+")
+_KEY_WORD = re.compile(r"[a-z0-9]+")
 _NEW_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$")
 _OLD_ID = re.compile(r"^([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?$")
 _URL_PREFIX = re.compile(
@@ -24,7 +26,8 @@ def clean_text(text: str | None) -> str:
     """Collapse runs of whitespace (newlines, tabs, NBSP) to one space and strip."""
     if not text:
         return ""
-    return _WS.sub(" ", text.replace("\x00", "")).strip()
+    # str.split() splits on exactly the characters `\s` matches, and is several times faster.
+    return " ".join(text.replace("\x00", "").split())
 
 
 # TeX accent commands and the Unicode combining mark each one stands for.
@@ -84,11 +87,14 @@ def _convert(text: str) -> str:
     return _TEX_ESCAPES.sub(r"\1", _TEX.sub(_tex_char, text))
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the upsert asks for one title's key several times
 def title_key(title: str) -> str:
     """A key under which two spellings of one title compare equal (case, accents, punctuation)."""
+    if title.isascii():  # NFKD leaves ASCII alone and it has no combining marks: skip both
+        return " ".join(_KEY_WORD.findall(title.lower()))
     decomposed = unicodedata.normalize("NFKD", title)
     ascii_ish = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.findall(r"[a-z0-9]+", ascii_ish.lower()))
+    return " ".join(_KEY_WORD.findall(ascii_ish.lower()))
 
 
 def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
@@ -138,7 +144,10 @@ def normalize_paper(paper: Paper, *, tex: bool = False) -> Paper:
     primary = paper.primary_category or (categories[0] if categories else None)
     if primary and primary not in categories:
         categories.insert(0, primary)
-    return paper.replace(
+    # A shallow copy with the fields set: what `Paper.replace` gives, without re-running
+    # __init__ (this runs once per record of a multi-million-line snapshot).
+    out = copy.copy(paper)
+    out.__dict__.update(
         id=paper.id or arxiv_id or derived_id(title),
         arxiv_id=arxiv_id,
         version=version,
@@ -152,3 +161,4 @@ def normalize_paper(paper: Paper, *, tex: bool = False) -> Paper:
         comments=clean_text(paper.comments) or None,
         license=clean_text(paper.license) or None,
     )
+    return out

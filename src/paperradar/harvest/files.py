@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from ..sources.arxiv_jsonl import iter_snapshot
 from ..sources.errors import SourceError
 from ..sources.hf_daily import parse_daily_papers
 from ..store import Store
 from .jobs import Counts, OnChange, ProgressFn, recorded_run
+from .snapshot_reader import read_snapshot
 
 
 def jsonl_checkpoint_key(path: str | os.PathLike) -> str:
@@ -25,10 +26,13 @@ def jsonl_checkpoint_key(path: str | os.PathLike) -> str:
 
 
 def import_jsonl(store: Store, path: str | os.PathLike, *, batch: int = 5000, restart: bool = False,
-                 progress: ProgressFn | None = None, on_change: OnChange | None = None) -> Counts:
+                 progress: ProgressFn | None = None, on_change: OnChange | None = None,
+                 parallel: bool | None = None) -> Counts:
     """Import an arXiv metadata snapshot; a second call continues (or, finished, does nothing).
 
-    `restart=True` forgets the checkpoint and reads the file from the start again.
+    `restart=True` forgets the checkpoint and reads the file from the start again. `parallel`
+    parses in a helper process (default: when the rest of the file is large, see
+    `snapshot_reader`).
     """
     path = Path(path)
     if not path.is_file():
@@ -38,33 +42,65 @@ def import_jsonl(store: Store, path: str | os.PathLike, *, batch: int = 5000, re
     offset, line = int(state.get("offset", 0)), int(state.get("line", 0))
     size = path.stat().st_size
     counts = Counts()
-    with recorded_run(store, "import-jsonl", counts):
+    with recorded_run(store, "import-jsonl", counts), _Committer(store, key, counts, on_change) as committer:
         papers = []
-        for line, offset, item in iter_snapshot(path, offset, line):
+        for line, offset, item in read_snapshot(path, offset, line, parallel):
             if isinstance(item, SourceError):
                 counts.add_error(str(item))
                 continue
             papers.append(item)
             if len(papers) >= batch:
-                _commit(store, papers, counts, key, offset, line, on_change)
+                committer.submit(papers, offset, line)
                 papers = []
                 if progress is not None:
                     progress(counts.records, offset, size)
-        _commit(store, papers, counts, key, offset, line, on_change)
+        committer.submit(papers, offset, line)
+        committer.wait()
         if progress is not None:
             progress(counts.records, offset, size)
     return counts
 
 
-def _commit(store: Store, papers: list, counts: Counts, key: str, offset: int, line: int,
-            on_change: OnChange | None) -> None:
-    checkpoint = json.dumps({"offset": offset, "line": line})
-    result, _ = store.apply_batch(papers, checkpoint=(key, checkpoint))
-    counts.records += len(papers)
-    counts.pages += 1
-    counts.add_result(result)
-    if on_change is not None and (result.added or result.updated):
-        on_change(result)
+class _Committer:
+    """Commits batches on one background thread while the caller parses the next batch.
+
+    SQLite does its writing with the GIL released, so parsing and writing overlap. One batch is
+    in flight at a time and batches commit in order, each with its checkpoint, so what a kill
+    leaves behind is exactly as resumable as with inline commits.
+    """
+
+    def __init__(self, store: Store, key: str, counts: Counts, on_change: OnChange | None):
+        self.store, self.key, self.counts, self.on_change = store, key, counts, on_change
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-commit")
+        self.pending: Future | None = None
+
+    def __enter__(self) -> "_Committer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if exc[0] is None:
+                self.wait()
+        finally:
+            self.pool.shutdown(wait=True)
+
+    def submit(self, papers: list, offset: int, line: int) -> None:
+        self.wait()
+        checkpoint = (self.key, json.dumps({"offset": offset, "line": line}))
+        self.pending = self.pool.submit(self.store.apply_batch, papers, checkpoint=checkpoint)
+        self.pending.size = len(papers)
+
+    def wait(self) -> None:
+        """Wait for the batch in flight and count it (raising what the commit raised)."""
+        if self.pending is None:
+            return
+        done, self.pending = self.pending, None
+        result, _ = done.result()
+        self.counts.records += done.size
+        self.counts.pages += 1
+        self.counts.add_result(result)
+        if self.on_change is not None and (result.added or result.updated):
+            self.on_change(result)
 
 
 def import_hf_daily(store: Store, path: str | os.PathLike, *, on_change: OnChange | None = None) -> Counts:
