@@ -112,13 +112,14 @@ def ingest_jsonl(
     file: Path = typer.Argument(..., help="arXiv metadata snapshot (JSON lines), any size."),
     batch: Optional[int] = typer.Option(None, "--batch", min=1, help="Papers per commit (default from settings)."),
     restart: bool = typer.Option(False, "--restart", help="Forget the checkpoint and read the file from the start."),
+    parallel: Optional[bool] = typer.Option(None, "--parallel/--no-parallel", help="Parse in a second process (default: for files over 32 MB)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Import the arXiv metadata snapshot, streaming; a killed import resumes where it stopped."""
     started = time.monotonic()
     with radar(ctx) as r, records_bar(f"import {file.name}") as progress:
         counts = import_jsonl(r.store, file, batch=batch or r.settings.import_batch, restart=restart,
-                              progress=progress)
+                              progress=progress, parallel=parallel)
         indexed = sync_indexes(r)
     report(counts, as_json, started, {"indexed": indexed})
 
