@@ -36,6 +36,8 @@ class Results:
 
 
 class SearchService:
+    modes = MODES
+
     def __init__(self, store: Store, lexical: LexicalIndex):
         self.store = store
         self.lexical = lexical

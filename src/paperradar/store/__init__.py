@@ -59,6 +59,10 @@ class Store:
         with self.engine.connect() as conn:
             return papers.count(conn)
 
+    def all_titles(self) -> list[Paper]:
+        with self.engine.connect() as conn:
+            return papers.all_titles(conn)
+
     def max_seq(self) -> int:
         with self.engine.connect() as conn:
             return papers.max_seq(conn)

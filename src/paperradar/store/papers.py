@@ -261,3 +261,8 @@ def changed_since(conn: Connection, seq: int, batch: int = 2000) -> Iterator[tup
 
 def max_seq(conn: Connection) -> int:
     return conn.execute(select(func.max(papers.c.seq))).scalar() or 0
+
+
+def all_titles(conn: Connection) -> list[Paper]:
+    """Every paper's id and title only (cheap), for mapping judged titles to ids."""
+    return [Paper(id=r.id, title=r.title) for r in conn.execute(select(papers.c.id, papers.c.title))]
