@@ -76,8 +76,8 @@ def small(settings):
     r.close()
 
 
-def ids(r, q):
-    return [h.paper.id for h in r.search.search(q, limit=10).hits]
+def ids(r, q, mode="lexical"):
+    return [h.paper.id for h in r.search.search(q, limit=10, mode=mode).hits]
 
 
 def test_filters(small):
@@ -88,6 +88,15 @@ def test_filters(small):
     assert set(ids(small, "graph from:2022-01-01")) == {"2203.00002", "2305.00003"}
     assert ids(small, "graph from:2022 to:2022-12") == ["2203.00002"]
     assert ids(small, "graph to:2020") == []
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "vector"])
+def test_filters_hold_in_every_mode(small, mode):
+    assert ids(small, "graph cat:q-bio.BM", mode) == ["2203.00002"]
+    assert set(ids(small, "molecules cat:cs.LG", mode)) == {"2101.00001", "2203.00002"}
+    assert ids(small, "molecules author:kay", mode) == ["2305.00003"]
+    assert ids(small, "molecules to:2021", mode) == ["2101.00001"]
+    assert "2101.00001" not in ids(small, "molecules -message", mode)
 
 
 def test_filters_alone_list_newest_first(small):
