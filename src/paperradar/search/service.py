@@ -135,13 +135,13 @@ class SearchService:
 
     def _hits(self, q: Query, scored: list[tuple[str, float]]) -> list[Hit]:
         papers = self.store.get_papers([pid for pid, _ in scored])
-        stems = highlight.query_stems(q.terms + [w for p in q.phrases for w in p])
+        m = highlight.matcher(q.terms + [w for p in q.phrases for w in p])
         hits = []
         for pid, score in scored:
             p = papers.get(pid)
             if p is None:  # index ahead of a store that lost the row: skip, never fail
                 continue
-            hits.append(Hit(p, score, highlight.mark(p.title, stems), highlight.snippet(p.abstract, stems)))
+            hits.append(Hit(p, score, highlight.mark(p.title, m), highlight.snippet(p.abstract, m)))
         return hits
 
 

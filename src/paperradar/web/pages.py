@@ -46,5 +46,5 @@ def paper(request: Request, paper_id: str):
     p = radar.store.get_paper(paper_id)
     if p is None:
         raise HTTPException(404, f"No paper with id {paper_id!r}.")
-    return render(request, "paper.html", {"paper": p, "abstract_html": highlight.mark(p.abstract, set()),
+    return render(request, "paper.html", {"paper": p, "abstract_html": highlight.mark(p.abstract, highlight.matcher([])),
                                           "similar": radar.search.similar(p, limit=8)})
