@@ -120,3 +120,16 @@ def test_index_survives_restart_and_rebuilds(small, settings):
     assert again.rebuild_indexes() == 3
     assert ids(again, "proteins") == ["2203.00002"]
     again.close()
+
+
+def test_highlighting_escapes_hostile_text_and_marks_stems():
+    from paperradar.search import highlight
+
+    m = highlight.matcher(["studies", "flows"])
+    html = highlight.mark("We study <script>alert(1)</script> flow &amp; flowing.", m)
+    assert html == ("We <mark>study</mark> &lt;script&gt;alert(1)&lt;/script&gt; <mark>flow</mark> "
+                    "&amp;amp; <mark>flowing</mark>.")
+    long = "filler " * 100 + "normalizing flows work " + "more " * 100
+    snip = highlight.snippet(long, highlight.matcher(["normalizing", "flows"]))
+    assert snip.startswith("… ") and snip.endswith(" …") and "<mark>normalizing</mark> <mark>flows</mark>" in snip
+    assert len(snip) < 400
