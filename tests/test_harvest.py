@@ -207,7 +207,7 @@ def test_killed_harvest_resumes_where_it_stopped(tmp_path, fake):
     data = tmp_path / "data"
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
            "PAPERRADAR_HARVEST_PACE_S": str(PACE), "PAPERRADAR_OAI_ENDPOINT": fake.oai_url}
-    cmd = [sys.executable, "-m", "paperradar", "-d", str(data), "harvest", "arxiv", "--set", "cs",
+    cmd = [sys.executable, "-m", "paperradar", "-d", str(data), "harvest", "arxiv", "--set", "cs", "--no-index",
            "--from", "2024-01-01", "--json"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -257,7 +257,7 @@ def test_cli_harvest_json_summary_and_search(settings, fake):
     r = cli(settings, "harvest", "arxiv", "--set", "cs", "--from", "2024-01-01", "--json")
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
-    assert summary["added"] == 5 and summary["indexed"] == 5 and summary["deleted"] == 1
+    assert summary["added"] == 5 and summary["indexed"] == summary["embedded"] == 5 and summary["deleted"] == 1
     found = json.loads(cli(settings, "search", "normalizing flows tabular", "--json").stdout)
     assert found[0]["id"] == "2401.00002"
 
@@ -297,7 +297,7 @@ def test_update_and_stats_record_runs(settings, fake):
     r = cli(settings, "update", "--json")
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
-    assert summary["added"] == 5 and summary["extra"] == {"indexed": 5}
+    assert summary["added"] == 5 and summary["extra"] == {"indexed": 5, "embedded": 5}
     week_ago = (dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=7)).isoformat()
     assert fake.oai_hits()[0].params["from"] == week_ago  # a set never harvested starts a week back
     stats = json.loads(cli(settings, "stats", "--json").stdout)

@@ -100,7 +100,7 @@ def test_killed_import_resumes_from_its_checkpoint(tmp_path, parallel):
     data = tmp_path / "data"
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     cmd = [sys.executable, "-m", "paperradar", "-d", str(data), "ingest", "jsonl", str(snapshot),
-           "--batch", "500", parallel, "--json"]
+           "--batch", "500", parallel, "--no-index", "--json"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     key = jsonl_checkpoint_key(snapshot)
     helpers = []

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..config import Settings
-from . import harvest, ingest, papers, serve
+from . import evaluate, harvest, ingest, papers, serve
 from .common import Group
 
 app = typer.Typer(
@@ -34,6 +34,7 @@ def _root(
 serve.register(app)
 ingest.register(app)
 papers.register(app)
+evaluate.register(app)
 harvest.register(app)
 
 

@@ -76,6 +76,7 @@ def harvest_arxiv_cmd(
     until_date: Optional[str] = typer.Option(None, "--until", help="YYYY-MM-DD (inclusive)."),
     fmt: Optional[str] = typer.Option(None, "--format", help=f"OAI metadataPrefix: {' or '.join(FORMATS)} (default from settings)."),
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help="OAI-PMH base URL (default https://oaipmh.arxiv.org/oai)."),
+    index: bool = typer.Option(True, "--index/--no-index", help="Index and embed right after harvesting."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Harvest arXiv over OAI-PMH, politely (one connection, 3 s apart), resumable after a kill."""
@@ -86,8 +87,8 @@ def harvest_arxiv_cmd(
     with radar(ctx) as r, upstream_errors(), records_bar(f"harvest {set_name or 'arXiv'}") as progress:
         counts = harvest_arxiv(r.store, r.settings, set_name, from_date, until_date, fmt, endpoint=endpoint,
                                progress=progress)
-        indexed = sync_indexes(r)
-    report(counts, as_json, started, {"indexed": indexed})
+        indexed = catch_up(r) if index else {"indexed": 0, "embedded": 0}
+    report(counts, as_json, started, indexed)
 
 
 def add(
@@ -100,8 +101,8 @@ def add(
     started = time.monotonic()
     with radar(ctx) as r, upstream_errors(), records_bar("add") as progress:
         result = add_ids(r.store, r.settings, refs, endpoint=endpoint, progress=progress)
-        indexed = sync_indexes(r)
-    report(result.counts, as_json, started, {"stored": result.stored, "failed": result.failed, "indexed": indexed})
+        indexed = catch_up(r)
+    report(result.counts, as_json, started, {"stored": result.stored, "failed": result.failed, **indexed})
     if result.failed:
         raise typer.Exit(1)
 
@@ -113,6 +114,7 @@ def ingest_jsonl(
     batch: Optional[int] = typer.Option(None, "--batch", min=1, help="Papers per commit (default from settings)."),
     restart: bool = typer.Option(False, "--restart", help="Forget the checkpoint and read the file from the start."),
     parallel: Optional[bool] = typer.Option(None, "--parallel/--no-parallel", help="Parse in a second process (default: for files over 32 MB)."),
+    index: bool = typer.Option(True, "--index/--no-index", help="Index and embed right after importing (--no-index leaves it to the next search, `reindex` or `update`)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Import the arXiv metadata snapshot, streaming; a killed import resumes where it stopped."""
@@ -120,8 +122,8 @@ def ingest_jsonl(
     with radar(ctx) as r, records_bar(f"import {file.name}") as progress:
         counts = import_jsonl(r.store, file, batch=batch or r.settings.import_batch, restart=restart,
                               progress=progress, parallel=parallel)
-        indexed = sync_indexes(r)
-    report(counts, as_json, started, {"indexed": indexed})
+        indexed = catch_up(r) if index else {"indexed": 0, "embedded": 0}
+    report(counts, as_json, started, indexed)
 
 
 @ingest_app.command("hf-daily")
@@ -134,15 +136,15 @@ def ingest_hf_daily(
     started = time.monotonic()
     with radar(ctx) as r:
         counts = import_hf_daily(r.store, file)
-        indexed = sync_indexes(r)
-    report(counts, as_json, started, {"indexed": indexed})
+        indexed = catch_up(r)
+    report(counts, as_json, started, indexed)
 
 
 def update(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON.")) -> None:
     """The daily job: harvest the configured sets since their checkpoints, then index."""
     started = time.monotonic()
     with radar(ctx) as r, upstream_errors(), records_bar("update") as progress:
-        counts = run_update(r.store, r.settings, progress=progress, after=lambda: {"indexed": r.sync_indexes()})
+        counts = run_update(r.store, r.settings, progress=progress, after=lambda: catch_up(r))
     report(counts, as_json, started)
 
 
@@ -153,12 +155,19 @@ def worker(
 ) -> None:
     """Run `update` every day at PAPERRADAR_WORKER_TIME (UTC); each run is recorded (see `stats`)."""
     with radar(ctx) as r:
-        job = lambda: run_update(r.store, r.settings, after=lambda: {"indexed": r.sync_indexes()})  # noqa: E731
+        job = lambda: run_update(r.store, r.settings, after=lambda: catch_up(r))  # noqa: E731
         try:
             run_worker(r.store, r.settings, run_now=now, job=job, max_runs=1 if once else None,
                        log=lambda line: err.print(line, highlight=False))
         except KeyboardInterrupt:
             err.print("worker stopped")
+
+
+def catch_up(r) -> dict:
+    """The ingest hook: index (keywords) and embed (meaning) what the job changed."""
+    pending = r.indexer.pending()
+    sync_indexes(r)
+    return {"indexed": pending.get("lexical", 0), "embedded": pending.get("vectors", 0)}
 
 
 def runs_table(store, limit: int = 5) -> list[dict]:

@@ -23,11 +23,11 @@ from .query import Query
 
 SCHEMA_VERSION = 1
 # Field weights, tuned on the dev queries with `paperradar eval` (see docs/search.md).
-TITLE_BOOST = 2.0
+TITLE_BOOST = 1.5
 AUTHOR_BOOST = 1.0
 PROXIMITY_MAX_WORDS = 6
 PROXIMITY_SLOP = 1
-PROXIMITY_BOOST = 0.5
+PROXIMITY_BOOST = 1.0
 COMMIT_EVERY = 50_000
 
 

@@ -353,3 +353,8 @@ def mark_withdrawn(conn: Connection, arxiv_ids: Iterable[str]) -> int:
                          .values(withdrawn=True, changed_at=stamp, seq=seq))
             changed += 1
     return changed
+
+
+def all_titles(conn: Connection) -> list[Paper]:
+    """Every paper's id and title only (cheap), for mapping judged titles to ids."""
+    return [Paper(id=r.id, title=r.title) for r in conn.execute(select(papers.c.id, papers.c.title))]

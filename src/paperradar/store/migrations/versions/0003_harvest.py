@@ -7,9 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-# TODO(lead, at merge): set to "0002" (the embeddings migration); the harvest branch was built
-# before 0002 existed, so it chains onto 0001 here.
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
