@@ -28,6 +28,7 @@ _FIELDS = list(Paper.__dataclass_fields__)
 _DATES = [_FIELDS.index("published"), _FIELDS.index("updated")]
 _SIGHTINGS = _FIELDS.index("sightings")
 _PLAIN = [i for i, name in enumerate(_FIELDS) if name not in ("sightings", "first_seen_at")]
+_PLAIN_NAMES = [_FIELDS[i] for i in _PLAIN]
 
 
 def read_snapshot(path: str | os.PathLike, offset: int = 0, line: int = 0,
@@ -106,8 +107,15 @@ def _pack(p: Paper) -> tuple:
 
 
 def _unpack(values: tuple, sighting: list[Sighting]) -> Paper:
-    kwargs = dict(zip((_FIELDS[i] for i in _PLAIN), values))
+    # The inverse of _pack, filling the instance's __dict__ directly: Paper is a plain
+    # dataclass (no __post_init__, no slots), and its __init__ is a measurable share of the
+    # importer's time at 10,000 papers/s.
+    fields = dict(zip(_PLAIN_NAMES, values))
     for name in ("published", "updated"):
-        if kwargs[name] is not None:
-            kwargs[name] = dt.date.fromordinal(kwargs[name])
-    return Paper(**kwargs, sightings=list(sighting))
+        if fields[name] is not None:
+            fields[name] = dt.date.fromordinal(fields[name])
+    fields["sightings"] = list(sighting)
+    fields["first_seen_at"] = None
+    paper = object.__new__(Paper)
+    paper.__dict__.update(fields)
+    return paper
