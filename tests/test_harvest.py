@@ -167,6 +167,16 @@ def test_next_run_starts_at_the_last_response(store, settings, fake):
     assert fake.oai_hits()[3].params["from"] == "2024-01-10"
 
 
+def test_a_backfill_with_until_never_skips_days(store, settings, fake):
+    harvest_arxiv(store, settings, "cs", "2023-12-01", "2023-12-31")
+    assert checkpoint(store, settings)["next_from"] == "2024-01-01"  # not the response's 2024-01-10
+    harvest_arxiv(store, settings, "cs")
+    harvest_arxiv(store, settings, "cs", "2023-06-01", "2023-06-30")  # a later backfill
+    assert checkpoint(store, settings)["next_from"] == "2024-01-10"  # keeps the incremental position
+    assert [h.params.get("from") for h in fake.oai_hits() if "resumptionToken" not in h.params] == [
+        "2023-12-01", "2024-01-01", "2023-06-01"]
+
+
 def test_same_window_twice_leaves_the_store_unchanged(store, settings, fake):
     harvest_arxiv(store, settings, "cs", "2024-01-01")
     before = dump(store)

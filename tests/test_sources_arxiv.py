@@ -15,9 +15,10 @@ from paperradar.sources.arxiv_atom import parse_feed
 from paperradar.sources.arxiv_common import rfc822_date, split_authors
 from paperradar.sources.arxiv_jsonl import iter_snapshot
 from paperradar.sources.arxiv_oai import OaiError, parse_list_records
-from paperradar.sources.arxiv_sets import category_in_set, set_spec
+from paperradar.sources.arxiv_sets import set_spec
 from paperradar.sources.errors import SourceError
 from paperradar.sources.hf_daily import parse_daily_papers
+from paperradar.harvest.polite import retry_after_seconds
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -207,7 +208,14 @@ def test_helpers():
         "A. One", "B. Two", "C. Three Jr.", "D. Four"]
     assert [set_spec(s) for s in ("cs", "cs.LG", "hep-th", "astro-ph.GA", "physics:hep-th", "physics", "stat.ML")] == [
         "cs", "cs:cs:LG", "physics:hep-th", "physics:astro-ph:GA", "physics:hep-th", "physics", "stat:stat:ML"]
-    assert category_in_set("cs.LG", "cs") and category_in_set("cs.LG", "cs:cs:LG")
-    assert not category_in_set("cs.CV", "cs:cs:LG") and category_in_set("hep-th", "physics")
     with pytest.raises(ValueError, match="unknown arXiv category"):
         set_spec("nonsense.XX")
+
+
+def test_retry_after_header_values():
+    now = dt.datetime(2024, 1, 10, 12, 0, 0, tzinfo=dt.timezone.utc)
+    assert retry_after_seconds("0", now) == 0.0
+    assert retry_after_seconds("120", now) == 120.0
+    assert retry_after_seconds("Wed, 10 Jan 2024 12:00:30 GMT", now) == 30.0
+    assert retry_after_seconds("Wed, 10 Jan 2024 11:00:00 GMT", now) == 0.0  # in the past: now
+    assert retry_after_seconds("soon", now) is None and retry_after_seconds(None, now) is None

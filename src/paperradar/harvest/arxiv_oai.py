@@ -1,14 +1,15 @@
 """`harvest arxiv`: an OAI-PMH window into the store, checkpointed after every page.
 
 The checkpoint (one JSON value in `meta`, keyed by endpoint, set and format) holds the window,
-the resumptionToken to continue with and `next_from`: the date of the responseDate that
-completed the last list, which is where the next run starts when no `from` is given. Each page's
+the resumptionToken to continue with and `next_from`: where the next run starts when no `from`
+is given (the day of the responseDate that completed the last list; see `_next_from`). Each page's
 papers, withdrawn ids and checkpoint are committed in one transaction, so a harvest killed at any
 point resumes with the first page it had not stored.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from ..config import Settings
@@ -76,8 +77,7 @@ def _run(store, client, endpoint, window, token, state, key, counts, progress, o
         checkpoint = {
             "from": window.from_date, "until": window.until_date, "token": oai.token,
             "response_date": oai.response_date,
-            # The list is complete: the next run starts at the day of this response.
-            "next_from": (oai.response_date[:10] or None) if done else state.get("next_from"),
+            "next_from": _next_from(window, oai.response_date, state.get("next_from")) if done else state.get("next_from"),
         }
         result, withdrawn = store.apply_batch(oai.papers, withdrawn=oai.deleted,
                                               checkpoint=(key, json.dumps(checkpoint, sort_keys=True)))
@@ -89,3 +89,20 @@ def _run(store, client, endpoint, window, token, state, key, counts, progress, o
         if progress is not None:
             seen = (oai.cursor or 0) + len(oai.papers) + len(oai.deleted) if oai.cursor is not None else counts.records
             progress(counts.records, seen, oai.complete_list_size)
+
+
+def _next_from(window: Window, response_date: str, previous: str | None) -> str | None:
+    """Where the next run without --from starts once this list is complete.
+
+    An open window ends at the repository's clock: the day of its last response (from is
+    inclusive, so nothing changed later that day is missed). A window with `until` is a
+    backfill: it leaves an earlier incremental position alone, and on a fresh set continues
+    the day after `until`, so no day between `until` and now is skipped.
+    """
+    today = response_date[:10] or None
+    if window.until_date is None:
+        return today
+    if previous:
+        return previous
+    after = (dt.date.fromisoformat(window.until_date) + dt.timedelta(days=1)).isoformat()
+    return min(after, today) if today else after

@@ -3,7 +3,7 @@
 arXiv's OAI-PMH interface exposes each archive as a set (`cs`, `math`, `stat`, ...; physics
 archives under `physics:`, e.g. `physics:hep-th`) and each category as a subset of its archive
 (`cs:cs:LG`, `physics:astro-ph:GA`). People think in categories, so the CLI accepts either and
-this module turns a category into the set to ask for, and a set into a test on categories.
+this module turns a category into the set to ask for.
 """
 
 from __future__ import annotations
@@ -36,15 +36,3 @@ def set_spec(name: str) -> str:
         return "physics"
     return f"{prefix}:{sub}" if sub else prefix
 
-
-def category_in_set(category: str, spec: str) -> bool:
-    """Whether a paper with this category belongs to the set `spec`."""
-    parts = spec.split(":")
-    archive, _, sub = category.partition(".")
-    if len(parts) == 1:  # a group
-        return archive == parts[0] or (parts[0] == "physics" and archive in PHYSICS_ARCHIVES)
-    if len(parts) == 2 and parts[0] == "physics":  # a physics archive
-        return archive == parts[1]
-    if parts[0] == "physics" and len(parts) == 3:
-        return archive == parts[1] and sub == parts[2]
-    return archive == parts[1] and sub == (parts[2] if len(parts) > 2 else sub)
