@@ -87,7 +87,7 @@ class _Committer:
     def submit(self, papers: list, offset: int, line: int) -> None:
         self.wait()
         checkpoint = (self.key, json.dumps({"offset": offset, "line": line}))
-        self.pending = self.pool.submit(self.store.apply_batch, papers, checkpoint=checkpoint)
+        self.pending = self.pool.submit(self.store.apply_batch, papers, checkpoint=checkpoint, bulk=True)
         self.pending.size = len(papers)
 
     def wait(self) -> None:
