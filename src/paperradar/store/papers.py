@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from ..models import Paper, Sighting
 from ..normalize import title_key
@@ -259,3 +259,18 @@ def changed_since(conn: Connection, seq: int, batch: int = 2000) -> Iterator[tup
 
 def max_seq(conn: Connection) -> int:
     return conn.execute(select(func.max(papers.c.seq))).scalar() or 0
+
+
+def first_seen_between(conn: Connection, after: dt.datetime, until: dt.datetime,
+                       published_since: dt.date | None = None) -> list[Paper]:
+    """Papers that entered the store in (after, until]: what a digest calls new.
+
+    A new version of a stored paper keeps its first_seen_at, so it is not new again. With
+    `published_since`, papers whose first version is older (a backfill of old papers) are left
+    out; papers without a publication date are kept.
+    """
+    q = select(papers).where(papers.c.first_seen_at > after, papers.c.first_seen_at <= until,
+                             papers.c.withdrawn.is_(False))
+    if published_since is not None:
+        q = q.where(or_(papers.c.published.is_(None), papers.c.published >= published_since))
+    return [to_paper(r) for r in conn.execute(q.order_by(papers.c.first_seen_at, papers.c.seq))]
