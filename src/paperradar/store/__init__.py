@@ -131,7 +131,7 @@ class Store:
             return ratelimits.hit(conn, key, limit=limit, window=window, now=now or papers.now())
 
     # outbox
-    def plan_digests(self, digests: list[PlannedDigest], now: dt.datetime | None = None) -> int:
+    def plan_digests(self, digests: list[PlannedDigest], now: dt.datetime | None = None) -> list[int]:
         with self.tx() as conn:
             return outbox.plan(conn, digests, now or papers.now())
 

@@ -63,11 +63,12 @@ def _to_item(row) -> OutboxItem:
     )
 
 
-def plan(conn: Connection, digests: list[PlannedDigest], now: dt.datetime) -> int:
-    """Write the rows that do not exist yet (with their reserved papers); returns how many."""
+def plan(conn: Connection, digests: list[PlannedDigest], now: dt.datetime) -> list[int]:
+    """Write the rows that do not exist yet (with their reserved papers); returns the
+    subscriber ids whose rows were written."""
+    written: list[int] = []
     if not digests:
-        return 0
-    written = 0
+        return written
     by_date: dict[dt.date, list[PlannedDigest]] = {}
     for d in digests:
         by_date.setdefault(d.digest_date, []).append(d)
@@ -98,7 +99,7 @@ def plan(conn: Connection, digests: list[PlannedDigest], now: dt.datetime) -> in
             for i in range(0, len(sids), _CHUNK):
                 conn.execute(update(subscribers).where(subscribers.c.id.in_(sids[i : i + _CHUNK]))
                              .values(last_digest_at=cutoff))
-        written += len(fresh)
+        written.extend(d.subscriber_id for d in fresh)
     return written
 
 
