@@ -10,10 +10,11 @@ import datetime as dt
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
 from sqlalchemy import Connection
 
 from ..models import Paper
-from . import feedback, meta, outbox, papers, ratelimits, subscribers
+from . import embeddings, feedback, meta, outbox, papers, ratelimits, subscribers
 from .db import make_engine, migrate
 from .outbox import OutboxItem, PlannedDigest
 from .papers import UpsertResult, now
@@ -62,6 +63,10 @@ class Store:
         with self.engine.connect() as conn:
             return papers.count(conn)
 
+    def all_titles(self) -> list[Paper]:
+        with self.engine.connect() as conn:
+            return papers.all_titles(conn)
+
     def max_seq(self) -> int:
         with self.engine.connect() as conn:
             return papers.max_seq(conn)
@@ -69,6 +74,23 @@ class Store:
     def papers_changed_since(self, seq: int) -> Iterator[tuple[int, Paper]]:
         with self.engine.connect() as conn:
             yield from papers.changed_since(conn, seq)
+
+    # embeddings
+    def put_embeddings(self, model: str, rows: list[tuple[str, str, np.ndarray]]) -> None:
+        with self.tx() as conn:
+            embeddings.put(conn, model, rows)
+
+    def embeddings_by_hash(self, model: str, hashes: list[str]) -> dict[str, np.ndarray]:
+        with self.engine.connect() as conn:
+            return embeddings.by_hash(conn, model, hashes)
+
+    def current_embeddings(self, model: str) -> Iterator[tuple[str, np.ndarray]]:
+        with self.engine.connect() as conn:
+            yield from embeddings.current(conn, model)
+
+    def get_embedding(self, model: str, paper_id: str) -> np.ndarray | None:
+        with self.engine.connect() as conn:
+            return embeddings.get(conn, model, paper_id)
 
     # meta
     def get_meta(self, key: str, default: str | None = None) -> str | None:

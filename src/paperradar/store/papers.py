@@ -168,6 +168,8 @@ def upsert(conn: Connection, incoming: Iterable[Paper]) -> UpsertResult:
         else:
             merged = _merge(old, p)
             original = pending[old.id][2] if old.id in pending else old
+            if old.id in pending:  # a duplicate inside this batch: counted once, as the first
+                result.unchanged += 1
         is_new = original is None
         pending[merged.id] = (merged, is_new, original)
         for key in _keys(merged):
@@ -274,3 +276,8 @@ def first_seen_between(conn: Connection, after: dt.datetime, until: dt.datetime,
     if published_since is not None:
         q = q.where(or_(papers.c.published.is_(None), papers.c.published >= published_since))
     return [to_paper(r) for r in conn.execute(q.order_by(papers.c.first_seen_at, papers.c.seq))]
+
+
+def all_titles(conn: Connection) -> list[Paper]:
+    """Every paper's id and title only (cheap), for mapping judged titles to ids."""
+    return [Paper(id=r.id, title=r.title) for r in conn.execute(select(papers.c.id, papers.c.title))]

@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-# TODO(lead, at merge): point at "0003" once 0002/0003 are on this branch; "0001" only while
-# the digest branch lacks them.
-down_revision = "0001"
+# TODO(lead, at merge): point at "0003" once 0003 is on this branch; "0002" only while
+# the digest branch lacks it.
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

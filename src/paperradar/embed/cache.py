@@ -1,0 +1,101 @@
+"""The built .onnx files, cached in the data dir's models/ folder.
+
+Building the fp32 graph takes seconds and quantizing it more, so each is done once per
+(model, weights hash, graph version) and reused. A cached file is trusted only if the sha256
+recorded beside it (written after the file itself) matches; anything else (half-written, edited,
+from a crashed build) is rebuilt. Writes go to a temporary file in the same folder and are then
+renamed into place, so a reader never sees a partial file; two processes building at once both
+write identical bytes, so the last rename winning is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from .errors import EmbedError
+from .graph import GRAPH_VERSION, BertShape, build_graph
+from .weights import ModelFiles, sha256_file
+
+log = logging.getLogger(__name__)
+
+
+def cached_model(cache_dir: Path, files: ModelFiles, weights_sha256: str, *, quantized: bool) -> Path:
+    """Path of a valid .onnx for this model, building (and quantizing) it first if needed."""
+    cache_dir = Path(cache_dir)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EmbedError(f"cannot create model cache folder {cache_dir}: {exc.strerror}") from exc
+    stem = f"{files.spec.name}-{weights_sha256[:16]}-g{GRAPH_VERSION}"
+    fp32 = cache_dir / f"{stem}.onnx"
+    if not _is_valid(fp32):
+        log.info("building %s from %s", fp32.name, files.weights)
+        _write_atomically(fp32, lambda tmp: tmp.write_bytes(_build_fp32(files)))
+    if not quantized:
+        return fp32
+    int8 = cache_dir / f"{stem}-int8.onnx"
+    if not _is_valid(int8):
+        log.info("quantizing %s to %s", fp32.name, int8.name)
+        _write_atomically(int8, lambda tmp: _quantize(fp32, tmp))
+    return int8
+
+
+def _build_fp32(files: ModelFiles) -> bytes:
+    from safetensors.numpy import load_file
+
+    shape = BertShape.from_files(files)
+    return build_graph(load_file(str(files.weights)), shape).SerializeToString()
+
+
+def _quantize(source: Path, target: Path) -> None:
+    # Imported here: the quantization tooling is slow to import and only needed once.
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(source, target, weight_type=QuantType.QInt8, per_channel=True)
+
+
+def _digest_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _is_valid(path: Path) -> bool:
+    try:
+        recorded = _digest_path(path).read_text().strip()
+        actual = sha256_file(path)
+    except OSError:
+        return False
+    if recorded != actual:
+        log.warning("cached model %s does not match its recorded sha256; rebuilding", path)
+        return False
+    return True
+
+
+def _write_atomically(path: Path, produce: Callable[[Path], None]) -> None:
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; the web and worker processes may differ in user
+    try:
+        produce(tmp)
+        digest = sha256_file(tmp)
+        _fsync(tmp)
+        os.replace(tmp, path)
+        # The digest is written last: a crash before this line leaves a file that is rebuilt.
+        digest_tmp = tmp.with_name(tmp.name + ".sha256")
+        digest_tmp.write_text(digest + "\n")
+        os.replace(digest_tmp, _digest_path(path))
+    except OSError as exc:
+        raise EmbedError(f"cannot write cached model {path}: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as f:
+        os.fsync(f.fileno())
+
+

@@ -1,0 +1,187 @@
+"""Build the sentence encoder as an ONNX graph, straight from the safetensors weights.
+
+The graph is BERT (embeddings, N post-LayerNorm encoder layers with exact-erf GELU) followed by
+sentence-transformers' mean pooling over the attention mask and L2 normalisation, so one
+`session.run` returns finished vectors. Writing it with onnx.helper keeps torch out of the
+install: the only inputs are the weights and the model's own config files.
+
+Inputs:  input_ids, attention_mask  int64 [batch, sequence]
+Output:  sentence_embedding         float32 [batch, hidden], unit length
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from .errors import EmbedError
+from .weights import ModelFiles
+
+OPSET = 17  # first opset with LayerNormalization; every onnxruntime we allow runs it
+# Bump whenever the graph built here changes, so caches written by older code are rebuilt.
+GRAPH_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BertShape:
+    hidden: int
+    heads: int
+    layers: int
+    intermediate: int
+    eps: float
+
+    @classmethod
+    def from_files(cls, files: ModelFiles) -> "BertShape":
+        """Read config.json and check the model is the BERT + mean pooling this builder knows."""
+        config = files.json("config.json")
+        pooling = files.json("1_Pooling/config.json")
+        name = files.spec.name
+        problems = []
+        if config.get("model_type") != "bert":
+            problems.append(f"model_type {config.get('model_type')!r} is not 'bert'")
+        if config.get("hidden_act") != "gelu":
+            problems.append(f"hidden_act {config.get('hidden_act')!r} is not 'gelu'")
+        if config.get("position_embedding_type", "absolute") != "absolute":
+            problems.append("position embeddings are not absolute")
+        if not pooling.get("pooling_mode_mean_tokens") or any(
+            v for k, v in pooling.items() if k.startswith("pooling_mode_") and k != "pooling_mode_mean_tokens"
+        ):
+            problems.append("pooling is not plain mean pooling")
+        if problems:
+            raise EmbedError(f"{name}: cannot build its graph: {'; '.join(problems)}")
+        return cls(
+            hidden=config["hidden_size"],
+            heads=config["num_attention_heads"],
+            layers=config["num_hidden_layers"],
+            intermediate=config["intermediate_size"],
+            eps=float(config["layer_norm_eps"]),
+        )
+
+
+class _Builder:
+    """Appends nodes and initializers; every node gets a fresh, readable output name."""
+
+    def __init__(self) -> None:
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self._count = 0
+
+    def const(self, name: str, value) -> str:
+        self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def op(self, op_type: str, *inputs: str, outputs: int = 1, **attrs):
+        self._count += 1
+        names = [f"{op_type}_{self._count}" + (f"_{i}" if outputs > 1 else "") for i in range(outputs)]
+        self.nodes.append(helper.make_node(op_type, list(inputs), names, name=f"{op_type}_{self._count}", **attrs))
+        return names if outputs > 1 else names[0]
+
+
+def build_graph(tensors: Mapping[str, np.ndarray], shape: BertShape) -> onnx.ModelProto:
+    """The whole encoder as an ONNX model (weights embedded)."""
+    g = _Builder()
+    w = _Weights(tensors)
+    f32 = lambda v: np.asarray(v, dtype=np.float32)  # noqa: E731
+    head_dim = shape.hidden // shape.heads
+
+    # Embeddings. A single sentence always has token type 0, so that row is folded into the
+    # position table and the graph needs no token_type_ids input.
+    position_table = w["embeddings.position_embeddings.weight"] + w["embeddings.token_type_embeddings.weight"][0]
+    words = g.op("Gather", g.const("word_embeddings", w["embeddings.word_embeddings.weight"]), "input_ids")
+    seq_len = g.op("Shape", "input_ids", start=1, end=2)
+    zero = g.const("zero_1d", np.array([0], dtype=np.int64))
+    positions = g.op("Slice", g.const("position_table", position_table), zero, seq_len, zero)
+    x = _layer_norm(g, w, g.op("Add", words, positions), "embeddings.LayerNorm", shape.eps)
+
+    # Padded keys get a large negative score, i.e. ~zero attention after softmax.
+    mask = g.op("Cast", "attention_mask", to=TensorProto.FLOAT)
+    key_bias = g.op("Mul", g.op("Sub", g.const("one", f32(1.0)), mask), g.const("minus_10k", f32(-10000.0)))
+    key_bias = g.op("Unsqueeze", key_bias, g.const("axes_1_2", np.array([1, 2], dtype=np.int64)))
+
+    split_sizes = g.const("qkv_split", np.array([shape.hidden] * 3, dtype=np.int64))
+    heads_shape = g.const("heads_shape", np.array([0, 0, shape.heads, head_dim], dtype=np.int64))
+    hidden_shape = g.const("hidden_shape", np.array([0, 0, shape.hidden], dtype=np.int64))
+    half, one, sqrt2 = g.const("half", f32(0.5)), g.const("one_f", f32(1.0)), g.const("sqrt2", f32(math.sqrt(2.0)))
+
+    for i in range(shape.layers):
+        p = f"encoder.layer.{i}."
+        # One MatMul for Q, K and V; the 1/sqrt(head_dim) score scale is folded into Q.
+        scale = 1.0 / math.sqrt(head_dim)
+        qkv_w = np.concatenate(
+            [w[p + "attention.self.query.weight"].T * scale, w[p + "attention.self.key.weight"].T,
+             w[p + "attention.self.value.weight"].T], axis=1)
+        qkv_b = np.concatenate(
+            [w[p + "attention.self.query.bias"] * scale, w[p + "attention.self.key.bias"],
+             w[p + "attention.self.value.bias"]])
+        qkv = g.op("Add", g.op("MatMul", x, g.const(p + "qkv.weight", qkv_w)), g.const(p + "qkv.bias", qkv_b))
+        q, k, v = g.op("Split", qkv, split_sizes, outputs=3, axis=2)
+        q = g.op("Transpose", g.op("Reshape", q, heads_shape), perm=[0, 2, 1, 3])  # B,h,S,d
+        k = g.op("Transpose", g.op("Reshape", k, heads_shape), perm=[0, 2, 3, 1])  # B,h,d,S
+        v = g.op("Transpose", g.op("Reshape", v, heads_shape), perm=[0, 2, 1, 3])  # B,h,S,d
+        probs = g.op("Softmax", g.op("Add", g.op("MatMul", q, k), key_bias), axis=-1)
+        context = g.op("Transpose", g.op("MatMul", probs, v), perm=[0, 2, 1, 3])
+        context = g.op("Reshape", context, hidden_shape)
+        attn = _linear(g, w, context, p + "attention.output.dense")
+        x = _layer_norm(g, w, g.op("Add", attn, x), p + "attention.output.LayerNorm", shape.eps)
+
+        # Exact GELU, 0.5·h·(1 + erf(h/√2)), written in the pattern onnxruntime fuses into one op.
+        h = _linear(g, w, x, p + "intermediate.dense")
+        gelu = g.op("Mul", g.op("Mul", h, g.op("Add", g.op("Erf", g.op("Div", h, sqrt2)), one)), half)
+        out = _linear(g, w, gelu, p + "output.dense")
+        x = _layer_norm(g, w, g.op("Add", out, x), p + "output.LayerNorm", shape.eps)
+
+    # Mean over real tokens (as sentence-transformers' Pooling), then unit length (its Normalize).
+    mask3 = g.op("Unsqueeze", mask, g.const("axis_2", np.array([2], dtype=np.int64)))
+    axis1 = g.const("axis_1", np.array([1], dtype=np.int64))
+    summed = g.op("ReduceSum", g.op("Mul", x, mask3), axis1, keepdims=0)
+    counts = g.op("Max", g.op("ReduceSum", mask3, axis1, keepdims=0), g.const("min_count", f32(1e-9)))
+    mean = g.op("Div", summed, counts)
+    norm = g.op("Sqrt", g.op("ReduceSum", g.op("Mul", mean, mean), axis1, keepdims=1))
+    norm = g.op("Max", norm, g.const("min_norm", f32(1e-12)))
+    g.nodes.append(helper.make_node("Div", [mean, norm], ["sentence_embedding"], name="normalize"))
+
+    graph = helper.make_graph(
+        g.nodes,
+        "sentence_encoder",
+        inputs=[
+            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
+            helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"]),
+        ],
+        outputs=[helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", shape.hidden])],
+        initializer=g.initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="paperradar")
+    model.ir_version = 8  # readable by onnxruntime >= 1.14
+    onnx.checker.check_model(model)
+    return model
+
+
+class _Weights:
+    """The safetensors tensors as float32, with a clear error for a missing name."""
+
+    def __init__(self, tensors: Mapping[str, np.ndarray]) -> None:
+        self._tensors = tensors
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return np.asarray(self._tensors[name], dtype=np.float32)
+        except KeyError:
+            raise EmbedError(f"weights have no tensor {name!r}; is this a BERT model?") from None
+
+
+def _linear(g: _Builder, w: _Weights, x: str, prefix: str) -> str:
+    # torch stores Linear weights as (out, in); MatMul wants (in, out).
+    weight = g.const(prefix + ".weight", np.ascontiguousarray(w[prefix + ".weight"].T))
+    return g.op("Add", g.op("MatMul", x, weight), g.const(prefix + ".bias", w[prefix + ".bias"]))
+
+
+def _layer_norm(g: _Builder, w: _Weights, x: str, prefix: str, eps: float) -> str:
+    return g.op(
+        "LayerNormalization", x, g.const(prefix + ".weight", w[prefix + ".weight"]),
+        g.const(prefix + ".bias", w[prefix + ".bias"]), axis=-1, epsilon=eps,
+    )
