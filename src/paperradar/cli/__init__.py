@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..config import Settings
-from . import evaluate, ingest, papers, serve
+from . import digest, evaluate, ingest, papers, serve, subscribers
 from .common import Group
 
 app = typer.Typer(
@@ -35,6 +35,8 @@ serve.register(app)
 ingest.register(app)
 papers.register(app)
 evaluate.register(app)
+subscribers.register(app)
+digest.register(app)
 
 
 def main() -> None:

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import dkim
 
+from ..errors import UserError
+
 SIGNED_HEADERS = (
     "From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
     "List-Unsubscribe", "List-Unsubscribe-Post", "List-Id",
 )
 
 
-class DkimError(ValueError):
+class DkimError(UserError, ValueError):
     """The key cannot be read or used."""
 
 

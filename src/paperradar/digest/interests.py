@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..errors import UserError
 from ..normalize import clean_text
 
 MAX_TOPICS = 20
@@ -21,7 +22,7 @@ _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za
 _CATEGORY = re.compile(r"^[a-z][a-z-]*(?:\.[A-Za-z-]{1,12})?$", re.IGNORECASE)
 
 
-class InvalidInput(ValueError):
+class InvalidInput(UserError, ValueError):
     """A subscription field that cannot be accepted; the message says which and why."""
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
 from ..models import Paper
 from ..store import PlannedDigest, Store, Subscriber
-from .select import EmbedTexts, Feedback, Ranker
+from .select import EmbedTexts, Feedback, Pick, Ranker
 
 PaperVectors = Callable[[list[Paper]], np.ndarray]
 
@@ -35,7 +35,6 @@ class PlanResult:
     empty: int = 0  # rows written with none (recorded, not sent)
     skipped: int = 0  # due subscribers who already had a row (another planner won)
     not_due: int = 0  # weekly subscribers whose week is not over
-    candidates: int = 0  # new papers considered
 
 
 def is_due(sub: Subscriber, digest_date: dt.date) -> bool:
@@ -57,6 +56,32 @@ def message_id(digest_date: dt.date, subscriber_id: int, host: str) -> str:
     return f"<digest-{digest_date:%Y%m%d}-{subscriber_id}@{host}>"
 
 
+def choose(store: Store, subs: list[Subscriber], *, digest_date: dt.date, cutoff: dt.datetime,
+           embed_texts: EmbedTexts, paper_vectors: PaperVectors, threshold: float = 0.3,
+           top_n: int = 10) -> Iterator[tuple[Subscriber, list[Pick]]]:
+    """Each subscriber's picks among the papers new in their window; writes nothing."""
+    if not subs:
+        return
+    since = {s.id: window_start(s, cutoff) for s in subs}
+    earliest = min(since.values())
+    papers = store.papers_first_seen_between(earliest, cutoff, (earliest - BACKFILL).date())
+    if not papers:
+        for s in subs:
+            yield s, []
+        return
+    ranker = Ranker(papers, paper_vectors(papers), embed_texts, threshold=threshold, top_n=top_n)
+    ranker.add_topics([t for s in subs for t in s.topics])  # one embedding call for the run
+    first_seen = np.array([p.first_seen_at for p in papers], dtype="datetime64[s]")
+    feedback = _feedback(store, subs, paper_vectors)
+    already: dict[int, list[int]] = {}
+    for sid, pid in store.sent_pairs([s.id for s in subs], [p.id for p in papers]):
+        already.setdefault(sid, []).append(ranker.index[pid])
+    for s in subs:
+        mask = first_seen > np.datetime64(since[s.id], "s")
+        mask[already.get(s.id, [])] = False
+        yield s, ranker.pick(s.topics, s.categories, s.authors, mask, feedback.get(s.id))
+
+
 def plan_day(store: Store, *, digest_date: dt.date, cutoff: dt.datetime, embed_texts: EmbedTexts,
              paper_vectors: PaperVectors, host: str, threshold: float = 0.3, top_n: int = 10,
              only_email: str | None = None,
@@ -71,38 +96,30 @@ def plan_day(store: Store, *, digest_date: dt.date, cutoff: dt.datetime, embed_t
             subs.append(s)
         else:
             result.not_due += 1
-    if not subs:
-        return result
-    since = {s.id: window_start(s, cutoff) for s in subs}
-    earliest = min(since.values())
-    papers = store.papers_first_seen_between(earliest, cutoff, (earliest - BACKFILL).date())
-    result.candidates = len(papers)
-    vectors = paper_vectors(papers) if papers else np.zeros((0, 1), np.float32)
-    ranker = Ranker(papers, vectors, embed_texts, threshold=threshold, top_n=top_n)
-    ranker.add_topics([t for s in subs for t in s.topics])
-    first_seen = np.array([p.first_seen_at for p in papers], dtype="datetime64[s]")
-    feedback = _feedback(store, subs, paper_vectors)
-    already: dict[int, list[int]] = {}
-    for sid, pid in store.sent_pairs([s.id for s in subs], [p.id for p in papers]):
-        already.setdefault(sid, []).append(ranker.index[pid])
-
+    picked = choose(store, subs, digest_date=digest_date, cutoff=cutoff, embed_texts=embed_texts,
+                    paper_vectors=paper_vectors, threshold=threshold, top_n=top_n)
+    rows: list[PlannedDigest] = []
     done = 0
-    for i in range(0, len(subs), CHUNK):
-        rows = []
-        for s in subs[i : i + CHUNK]:
-            mask = first_seen > np.datetime64(since[s.id], "s")
-            mask[already.get(s.id, [])] = False
-            picks = ranker.pick(s.topics, s.categories, s.authors, mask, feedback.get(s.id))
-            items = [{"id": p.paper.id, "score": round(p.score, 4), "reasons": p.reasons} for p in picks]
-            state = "pending" if items or s.send_empty else "empty"
-            rows.append(PlannedDigest(s.id, digest_date, message_id(digest_date, s.id, host), items, cutoff, state))
+
+    def flush() -> None:
+        nonlocal done
         written = set(store.plan_digests(rows))
         result.skipped += len(rows) - len(written)
         result.planned += sum(1 for r in rows if r.subscriber_id in written and r.state == "pending")
         result.empty += sum(1 for r in rows if r.subscriber_id in written and r.state == "empty")
         done += len(rows)
+        rows.clear()
         if progress:
             progress(done, len(subs))
+
+    for s, picks in picked:
+        items = [{"id": p.paper.id, "score": round(p.score, 4), "reasons": p.reasons} for p in picks]
+        state = "pending" if items or s.send_empty else "empty"
+        rows.append(PlannedDigest(s.id, digest_date, message_id(digest_date, s.id, host), items, cutoff, state))
+        if len(rows) >= CHUNK:
+            flush()
+    if rows:
+        flush()
     return result
 
 

@@ -68,6 +68,10 @@ class DigestRenderer:
         self._html = self.env.get_template("digest.html")
         self._text = self.env.get_template("digest.txt")
 
+    @property
+    def from_header(self) -> str:
+        return self._from_header
+
     def _context(self, sub: Subscriber, digest_date: dt.date, items: list[DigestItem]) -> dict:
         n = len(items)
         heading = f"{n} new paper{'s' if n != 1 else ''} for you" if n else "No new papers for you"
@@ -116,32 +120,37 @@ class DigestRenderer:
         headers = [
             ("From", self._from_header),
             ("To", sub.email),
-            ("Subject", _encode_header(ctx["subject"])),
+            ("Subject", encode_header(ctx["subject"])),
             ("Date", format_datetime(when)),
             ("Message-ID", message_id),
             ("List-Id", f"paperradar digest <digest.{self.host}>"),
             ("List-Unsubscribe", f"<{ctx['unsubscribe_url']}>"),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
-            ("MIME-Version", "1.0"),
-            # "=_" never occurs in a quoted-printable body, so the boundary cannot collide.
-            ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
         ]
-        out = [_header_line(name, value) for name, value in headers]
-        out.append(b"\r\n")
-        for subtype, body in (("plain", self._text.render(ctx)), ("html", self._html.render(ctx))):
-            out.append(f"--{boundary}\r\n".encode())
-            out.append(f'Content-Type: text/{subtype}; charset="utf-8"\r\n'.encode())
-            out.append(b"Content-Transfer-Encoding: quoted-printable\r\n\r\n")
-            out.append(_quoted_printable(body))
-            out.append(b"\r\n")
-        out.append(f"--{boundary}--\r\n".encode())
-        data = b"".join(out)
+        data = assemble(headers, self._text.render(ctx), self._html.render(ctx), boundary)
         if self.dkim is not None:
             data = self.dkim.sign(data)
         return Outgoing(self.envelope_from, sub.email, message_id, data)
 
 
-def _encode_header(value: str) -> str:
+def assemble(headers: list[tuple[str, str]], text: str, html: str, boundary: str) -> bytes:
+    """A multipart/alternative message from its top headers (without the MIME ones) and parts."""
+    lines = [_header_line(name, value) for name, value in headers]
+    lines.append(_header_line("MIME-Version", "1.0"))
+    # "=_" never occurs in a quoted-printable body, so the boundary cannot collide.
+    lines.append(_header_line("Content-Type", f'multipart/alternative; boundary="{boundary}"'))
+    lines.append(b"\r\n")
+    for subtype, body in (("plain", text), ("html", html)):
+        lines.append(f"--{boundary}\r\n".encode())
+        lines.append(f'Content-Type: text/{subtype}; charset="utf-8"\r\n'.encode())
+        lines.append(b"Content-Transfer-Encoding: quoted-printable\r\n\r\n")
+        lines.append(_quoted_printable(body))
+        lines.append(b"\r\n")
+    lines.append(f"--{boundary}--\r\n".encode())
+    return b"".join(lines)
+
+
+def encode_header(value: str) -> str:
     """ASCII stays as it is (no folding needed under 998 characters); anything else becomes
     RFC 2047 encoded words, folded."""
     if value.isascii():

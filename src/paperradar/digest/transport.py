@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from ..errors import UserError
+
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -52,7 +54,7 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """The SMTP URL cannot be used."""
 
 

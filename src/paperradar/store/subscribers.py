@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from ..errors import UserError
 from .schema import feedback, outbox, sent_papers, subscribers
 
 STATUSES = ("pending", "active", "paused", "unsubscribed", "suppressed")
 FREQUENCIES = ("daily", "weekly")
 
 
-class SubscriberExists(ValueError):
+class SubscriberExists(UserError, ValueError):
     """An address is already on the list."""
 
 
