@@ -7,7 +7,7 @@ import re
 import pytest
 
 from fakes.digest_world import GRADIENT, OTHER, Clock, add_papers, service, settings_for, subscribe
-from fakes.smtp_server import FakeSMTP
+from fakes.smtp_server import FakeSMTP, free_port
 from paperradar.store import Store
 
 
@@ -211,3 +211,22 @@ def test_unsubscribed_between_planning_and_sending_is_not_sent(world, smtp):
     summary = svc.send(clock.now.date())
     assert summary.cancelled == 1 and smtp.received() == []
     assert store.outbox_counts() == {"failed": 1}
+
+
+def test_an_unreachable_server_stops_the_run_and_loses_nothing(tmp_path):
+    port = free_port()
+    settings = settings_for(tmp_path / "data", smtp_url=f"smtp://127.0.0.1:{port}", smtp_timeout=2)
+    store = Store.from_settings(settings)
+    add_papers(store, "2401", GRADIENT)
+    for name in ("a", "b", "c"):
+        subscribe(store, f"{name}@example.com", ["gradient inversion"])
+    clock = Clock()
+    svc = service(settings, store, clock=clock)
+    down = svc.run()
+    assert down.send.stopped and "connecting to 127.0.0.1" in down.send.stopped
+    assert down.states == {"temp_failed": 1, "pending": 2}
+    with FakeSMTP(port=port) as smtp:
+        assert svc.run().send.sent == 2  # the pending ones go at once
+        clock.advance(minutes=5)
+        assert svc.run().send.sent == 1  # the one that met the outage, after its backoff
+        assert sorted(m.recipient for m in smtp.received()) == ["a@example.com", "b@example.com", "c@example.com"]

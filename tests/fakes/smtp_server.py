@@ -73,6 +73,7 @@ class _Handler:
     async def handle_DATA(self, smtp, session, envelope):
         srv = self.server
         rcpt = envelope.rcpt_tos[0]
+        srv.tls.append(smtp.transport.get_extra_info("ssl_object") is not None)
         if srv.on_data:
             srv.on_data(rcpt)
         reply = srv._next(rcpt)
@@ -90,11 +91,12 @@ class _Handler:
 
 class FakeSMTP:
     def __init__(self, *, implicit_tls: ssl.SSLContext | None = None, starttls: ssl.SSLContext | None = None,
-                 users: dict[str, str] | None = None):
-        self.port = free_port()
+                 users: dict[str, str] | None = None, port: int | None = None):
+        self.port = port or free_port()
         self.messages: list[Received] = []
         self.refused: list[tuple[str, str]] = []
         self.logins: list[str] = []
+        self.tls: list[bool] = []  # per message: did it come over TLS
         self.on_rcpt: Callable[[str], None] | None = None
         self.on_data: Callable[[str], None] | None = None
         self._scripts: dict[str, list[str]] = {}
@@ -107,8 +109,10 @@ class FakeSMTP:
                 ok = isinstance(auth_data, LoginPassword) and users.get(auth_data.login.decode()) == auth_data.password.decode()
                 if ok:
                     self.logins.append(auth_data.login.decode())
-                return AuthResult(success=ok)
-            kwargs.update(authenticator=authenticate, auth_required=True, auth_require_tls=bool(starttls))
+                return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
+            # PLAIN only: smtplib's AUTH LOGIN with an initial response trips aiosmtpd 1.4 into a hang
+            kwargs.update(authenticator=authenticate, auth_required=True, auth_require_tls=bool(starttls),
+                          auth_exclude_mechanism=["LOGIN"])
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port,
                                      ssl_context=implicit_tls, **kwargs)
 

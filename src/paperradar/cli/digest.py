@@ -12,7 +12,7 @@ from rich.table import Table
 from ..digest.run import DigestReport, DigestService
 from ..errors import UserError
 from ..store import Store
-from .common import err, out, progress_bar, settings
+from .common import err, fail, out, progress_bar, settings
 
 app = typer.Typer(help="Daily digest emails.", no_args_is_help=True)
 
@@ -84,6 +84,8 @@ def _print(report: DigestReport, dry_run: bool) -> None:
         err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
     if len(snd.errors) > 20:
         err.print(f"[yellow]warning:[/] … and {len(snd.errors) - 20} more", highlight=False)
+    if snd.stopped:
+        fail(f"stopped early, the mail server is not usable: {snd.stopped}")
 
 
 @app.command()

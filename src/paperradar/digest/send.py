@@ -57,6 +57,7 @@ class SendSummary:
     cancelled: int = 0  # rows not sent because the subscriber is no longer active
     resumed: int = 0  # rows found in `sending` from a dead process, resent
     errors: list[str] = field(default_factory=list)  # one line per failure, for the report
+    stopped: str | None = None  # why the run stopped early (the mail server is unreachable)
 
 
 def utcnow() -> dt.datetime:
@@ -134,6 +135,9 @@ class Sender:
                 outcome = self._deliver(item, summary)
                 if progress:
                     progress(item, outcome)
+                if outcome == "server_down":  # the rest would fail alike: leave them pending
+                    summary.stopped = summary.errors[-1]
+                    break
         finally:
             self.transport.close()
         return summary
@@ -174,7 +178,7 @@ class Sender:
             self.store.outbox_retry(item.id, str(e), now + dt.timedelta(seconds=delay), now)
             summary.retry_later += 1
             summary.errors.append(f"{message.recipient}: {e} (retry in {delay:.0f}s)")
-            return "retry"
+            return "server_down" if e.server_down else "retry"
         self.store.outbox_sent(item.id, self.clock())
         summary.sent += 1
         return "sent"

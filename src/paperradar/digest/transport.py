@@ -39,9 +39,14 @@ class DeliveryFailure(Exception):
 
 
 class TempFailure(DeliveryFailure):
-    def __init__(self, message: str, code: int | None = None, *, after_data: bool = False):
+    """Try again later. `server_down`: no conversation was possible at all (refused, TLS or
+    AUTH failure), so the next messages would fail the same way."""
+
+    def __init__(self, message: str, code: int | None = None, *, after_data: bool = False,
+                 server_down: bool = False):
         super().__init__(message, code)
         self.after_data = after_data
+        self.server_down = server_down
 
 
 class PermFailure(DeliveryFailure):
@@ -58,9 +63,13 @@ class ConfigError(UserError, ValueError):
     """The SMTP URL cannot be used."""
 
 
-def _failure(code: int, text: bytes | str, where: str) -> DeliveryFailure:
+def _text(text: bytes | str) -> str:
     text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
-    message = f"{where}: {code} {' '.join(text.split())}"[:500]
+    return " ".join(text.split())[:400]
+
+
+def _failure(code: int, text: bytes | str, where: str) -> DeliveryFailure:
+    message = f"{where}: {code} {_text(text)}"
     return PermFailure(message, code) if 500 <= code < 600 else TempFailure(message, code)
 
 
@@ -112,12 +121,14 @@ class SMTPTransport:
             if self.user:
                 conn.login(self.user, self.password or "")
             return conn
+        # Nothing here is the recipient's fault: never a PermFailure that would count against them.
         except smtplib.SMTPAuthenticationError as e:
-            raise PermFailure(f"{where}: authentication failed: {e.smtp_code}", e.smtp_code) from None
+            raise TempFailure(f"{where}: authentication failed ({e.smtp_code}); check the SMTP URL's user and password",
+                              e.smtp_code, server_down=True) from None
         except smtplib.SMTPResponseException as e:
-            raise _failure(e.smtp_code, e.smtp_error, where) from None
+            raise TempFailure(f"{where}: {e.smtp_code} {_text(e.smtp_error)}", e.smtp_code, server_down=True) from None
         except (OSError, smtplib.SMTPException) as e:
-            raise TempFailure(f"{where}: {type(e).__name__}: {e}") from None
+            raise TempFailure(f"{where}: {type(e).__name__}: {e}", server_down=True) from None
 
     def send(self, message: Outgoing) -> None:
         fresh = self._conn is None
@@ -125,7 +136,7 @@ class SMTPTransport:
             self._send(message)
         except TempFailure as e:
             # A reused connection the server closed while idle fails before DATA: reopen once.
-            if fresh or e.after_data or e.code is not None:
+            if fresh or e.after_data or e.code is not None or e.server_down:
                 raise
             self._send(message)
 
@@ -135,8 +146,8 @@ class SMTPTransport:
         conn, phase = self._conn, "MAIL FROM"
         try:
             code, text = conn.mail(message.sender)
-            if code != 250:
-                raise _failure(code, text, f"MAIL FROM <{message.sender}>")
+            if code != 250:  # our sender address refused: a configuration problem, not the recipient's
+                raise TempFailure(f"MAIL FROM <{message.sender}>: {code} {_text(text)}", code)
             phase = "RCPT TO"
             code, text = conn.rcpt(message.recipient)
             if code not in (250, 251):
