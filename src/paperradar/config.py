@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     digest_top_n: int = Field(10, description="Most papers in one digest.")
     digest_threshold: float = Field(0.3, description="Lowest score a paper needs to enter a digest.")
     smtp_rate: float = Field(0.0, description="Messages per second sent; 0 sends as fast as the server accepts.")
+    smtp_connections: int = Field(4, description="SMTP connections sending in parallel (a crash can duplicate at most one message per connection).")
     smtp_timeout: float = Field(30.0, description="Seconds before an SMTP conversation is given up (temporary failure).")
     digest_max_attempts: int = Field(5, description="Temporary failures before a digest is marked failed.")
     digest_retry_base: float = Field(60.0, description="Seconds before the first retry; doubles per attempt, capped at 1 h.")

@@ -14,6 +14,7 @@ import binascii
 import datetime as dt
 import hashlib
 import re
+import textwrap
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
@@ -67,6 +68,26 @@ class DigestRenderer:
         )
         self._html = self.env.get_template("digest.html")
         self._text = self.env.get_template("digest.txt")
+        self._parts: dict[tuple, dict] = {}
+
+    def _paper_part(self, p: Paper) -> dict:
+        """What a paper looks like in any digest: the same for every subscriber, so made once."""
+        key = (p.id, p.title, p.abstract, tuple(p.authors), tuple(p.categories), p.published)
+        part = self._parts.get(key)
+        if part is None:
+            if len(self._parts) > 20_000:  # a long-lived process: stay bounded
+                self._parts.clear()
+            meta = [one_line(c) for c in p.categories[:3]] + ([p.published.isoformat()] if p.published else [])
+            abstract = one_line(p.abstract, 420)
+            part = self._parts[key] = {
+                "title": one_line(p.title) or "(untitled)",
+                "url": self.links.paper(p),
+                "authors": ", ".join(one_line(a) for a in p.authors[:6]) + (" et al." if len(p.authors) > 6 else ""),
+                "meta": " · ".join(meta),
+                "abstract": abstract,
+                "abstract_lines": textwrap.wrap(abstract, 72, break_on_hyphens=False),
+            }
+        return part
 
     @property
     def from_header(self) -> str:
@@ -79,22 +100,9 @@ class DigestRenderer:
         subject = one_line(f"{heading}: {top}" if top else f"{heading} today", 150)
         rows = []
         for it in items:
-            p = it.paper
-            authors = [one_line(a) for a in p.authors[:6]]
-            meta = [one_line(c) for c in p.categories[:3]]
-            if p.published:
-                meta.append(p.published.isoformat())
-            more, less = self.links.feedback(sub.id, sub.email, p.id)
-            rows.append({
-                "title": one_line(p.title) or "(untitled)",
-                "url": self.links.paper(p),
-                "authors": ", ".join(authors) + (" et al." if len(p.authors) > 6 else ""),
-                "meta": " · ".join(meta),
-                "abstract": one_line(p.abstract, 420),
-                "reasons": [one_line(r, 200) for r in it.reasons],
-                "more": more,
-                "less": less,
-            })
+            more, less = self.links.feedback(sub.id, sub.email, it.paper.id)
+            rows.append({**self._paper_part(it.paper), "reasons": [one_line(r, 200) for r in it.reasons],
+                         "more": more, "less": less})
         return {
             "subject": subject,
             "heading": heading,

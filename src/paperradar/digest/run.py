@@ -110,7 +110,7 @@ class DigestService:
     # sending
     def build(self, item: OutboxItem) -> Outgoing:
         """Render an outbox row as planned; the Date is the row's creation, so resends match."""
-        sub = self.store.get_subscriber(item.subscriber_id)
+        sub = item.subscriber
         if sub is None or sub.status != "active":
             raise Skip(f"subscriber {item.subscriber_id} is {sub.status if sub else 'removed'}")
         ids = [it["id"] for it in item.items]
@@ -133,7 +133,7 @@ class DigestService:
                 return SendSummary()
             only = sub.id
         s = self.settings
-        sender = Sender(self.store, self.new_transport(), self.build, rate=s.smtp_rate,
+        sender = Sender(self.store, self.new_transport, self.build, connections=s.smtp_connections, rate=s.smtp_rate,
                         max_attempts=s.digest_max_attempts, retry_base=s.digest_retry_base,
                         suppress_after=s.digest_suppress_after, lease=s.digest_sending_lease, clock=self.clock)
         return sender.run(up_to, only_subscriber=only, progress=progress)

@@ -147,7 +147,7 @@ class SMTPTransport:
         try:
             code, text = conn.mail(message.sender)
             if code != 250:  # our sender address refused: a configuration problem, not the recipient's
-                raise TempFailure(f"MAIL FROM <{message.sender}>: {code} {_text(text)}", code)
+                raise TempFailure(f"MAIL FROM <{message.sender}>: {code} {_text(text)}", code, server_down=True)
             phase = "RCPT TO"
             code, text = conn.rcpt(message.recipient)
             if code not in (250, 251):

@@ -169,19 +169,24 @@ class Store:
         with self.engine.connect() as conn:
             return outbox.for_date(conn, digest_date)
 
-    def claim_outbox(self, *, up_to: dt.date, now: dt.datetime, owner: str,
-                     only_subscriber: int | None = None) -> OutboxItem | None:
+    def claim_outbox(self, *, up_to: dt.date, now: dt.datetime, owner: str, limit: int = 50,
+                     only_subscriber: int | None = None) -> list[OutboxItem]:
         with self.tx() as conn:
-            return outbox.claim_next(conn, up_to=up_to, now=now, owner=owner, only_subscriber=only_subscriber)
+            return outbox.claim(conn, up_to=up_to, now=now, owner=owner, limit=limit,
+                                only_subscriber=only_subscriber)
 
     def release_stale_outbox(self, *, now: dt.datetime, lease: dt.timedelta,
                              is_gone: Callable[[str | None], bool]) -> list[OutboxItem]:
         with self.tx() as conn:
             return outbox.release_stale(conn, now=now, lease=lease, is_gone=is_gone)
 
-    def outbox_sent(self, item_id: int, now: dt.datetime) -> None:
+    def release_outbox(self, item_ids: list[int], now: dt.datetime) -> None:
         with self.tx() as conn:
-            outbox.mark_sent(conn, item_id, now)
+            outbox.release(conn, item_ids, now)
+
+    def outbox_sent(self, item_id: int, now: dt.datetime, *, subscriber_id: int | None = None) -> None:
+        with self.tx() as conn:
+            outbox.mark_sent(conn, item_id, now, subscriber_id=subscriber_id)
 
     def outbox_retry(self, item_id: int, error: str, next_attempt_at: dt.datetime, now: dt.datetime) -> None:
         with self.tx() as conn:

@@ -18,9 +18,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, case, func, insert, or_, select, update
 
 from .schema import outbox, sent_papers, subscribers
+from .subscribers import Subscriber, to_subscriber
 
 _CHUNK = 500
 STATES = ("pending", "sending", "sent", "temp_failed", "failed", "empty")
@@ -51,6 +52,7 @@ class OutboxItem:
     claimed_at: dt.datetime | None = None
     claimed_by: str | None = None
     sent_at: dt.datetime | None = None
+    subscriber: Subscriber | None = None  # filled in by `claim`
 
 
 def _to_item(row) -> OutboxItem:
@@ -126,23 +128,35 @@ def for_date(conn: Connection, digest_date: dt.date) -> list[OutboxItem]:
     return [_to_item(r) for r in conn.execute(q)]
 
 
-def claim_next(conn: Connection, *, up_to: dt.date, now: dt.datetime, owner: str,
-               only_subscriber: int | None = None) -> OutboxItem | None:
-    """Move the next due row (pending, or temp_failed whose retry time has come) to `sending`."""
+def claim(conn: Connection, *, up_to: dt.date, now: dt.datetime, owner: str, limit: int = 50,
+          only_subscriber: int | None = None) -> list[OutboxItem]:
+    """Move up to `limit` due rows (pending, or temp_failed whose retry time has come) to
+    `sending`, each with its subscriber; rows another sender took meanwhile are skipped."""
     due = or_(outbox.c.state == "pending",
               and_(outbox.c.state == "temp_failed", outbox.c.next_attempt_at <= now))
-    q = select(outbox).where(due, outbox.c.digest_date <= up_to)
+    q = select(outbox.c.id).where(due, outbox.c.digest_date <= up_to)
     if only_subscriber is not None:
         q = q.where(outbox.c.subscriber_id == only_subscriber)
-    for row in conn.execute(q.order_by(outbox.c.id).limit(5)):
-        claimed = conn.execute(
-            update(outbox)
-            .where(outbox.c.id == row.id, outbox.c.state == row.state, outbox.c.attempts == row.attempts)
-            .values(state="sending", attempts=row.attempts + 1, claimed_at=now, claimed_by=owner, updated_at=now)
-        ).rowcount
-        if claimed == 1:
-            return get(conn, row.id)
-    return None
+    ids = list(conn.execute(q.order_by(outbox.c.id).limit(limit)).scalars())
+    if not ids:
+        return []
+    # The `due` condition again: a row claimed by someone else since the select is left alone.
+    conn.execute(update(outbox).where(outbox.c.id.in_(ids), due).values(
+        state="sending", attempts=outbox.c.attempts + 1, claimed_at=now, claimed_by=owner, updated_at=now))
+    rows = conn.execute(
+        select(outbox, *[c.label(f"sub_{c.name}") for c in subscribers.c])
+        .join(subscribers, subscribers.c.id == outbox.c.subscriber_id, isouter=True)
+        .where(outbox.c.id.in_(ids), outbox.c.state == "sending", outbox.c.claimed_by == owner,
+               outbox.c.claimed_at == now)
+        .order_by(outbox.c.id)).all()
+    items = []
+    for row in rows:
+        item = _to_item(row)
+        m = row._mapping
+        if m["sub_id"] is not None:
+            item.subscriber = to_subscriber({c.name: m[f"sub_{c.name}"] for c in subscribers.c})
+        items.append(item)
+    return items
 
 
 def release_stale(conn: Connection, *, now: dt.datetime, lease: dt.timedelta,
@@ -156,8 +170,8 @@ def release_stale(conn: Connection, *, now: dt.datetime, lease: dt.timedelta,
     for row in conn.execute(select(outbox).where(outbox.c.state == "sending")).all():
         if row.claimed_at is not None and row.claimed_at > now - lease and not is_gone(row.claimed_by):
             continue
-        note = (f"interrupted while sending (claimed by {row.claimed_by} at {row.claimed_at}); "
-                "resent with the same Message-ID")
+        note = (f"interrupted while sending: claimed by {row.claimed_by} at {row.claimed_at}, no result "
+                "recorded; sent again with the same Message-ID")
         n = conn.execute(update(outbox).where(outbox.c.id == row.id, outbox.c.state == "sending",
                                               outbox.c.attempts == row.attempts)
                          .values(state="pending", last_error=note, updated_at=now)).rowcount
@@ -166,11 +180,20 @@ def release_stale(conn: Connection, *, now: dt.datetime, lease: dt.timedelta,
     return released
 
 
-def mark_sent(conn: Connection, item_id: int, now: dt.datetime) -> None:
+def release(conn: Connection, item_ids: list[int], now: dt.datetime) -> None:
+    """Claimed rows that were not attempted go back to what they were (their attempt undone)."""
+    for i in range(0, len(item_ids), _CHUNK):
+        conn.execute(update(outbox).where(outbox.c.id.in_(item_ids[i : i + _CHUNK]), outbox.c.state == "sending")
+                     .values(state=case((outbox.c.next_attempt_at.is_(None), "pending"), else_="temp_failed"),
+                             attempts=outbox.c.attempts - 1, updated_at=now))
+
+
+def mark_sent(conn: Connection, item_id: int, now: dt.datetime, *, subscriber_id: int | None = None) -> None:
+    """Sent. With `subscriber_id`, that subscriber's run of permanent failures ends too."""
     conn.execute(update(outbox).where(outbox.c.id == item_id)
                  .values(state="sent", sent_at=now, updated_at=now, next_attempt_at=None))
-    sid = select(outbox.c.subscriber_id).where(outbox.c.id == item_id).scalar_subquery()
-    conn.execute(update(subscribers).where(subscribers.c.id == sid).values(permanent_failures=0))
+    if subscriber_id is not None:
+        conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id).values(permanent_failures=0))
 
 
 def mark_retry(conn: Connection, item_id: int, error: str, next_attempt_at: dt.datetime, now: dt.datetime) -> None:

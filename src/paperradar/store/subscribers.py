@@ -40,8 +40,9 @@ class Subscriber:
     permanent_failures: int = 0
 
 
-def _to_subscriber(row) -> Subscriber:
-    m = row._mapping
+def to_subscriber(row) -> Subscriber:
+    """A Subscriber from a result row or a mapping of the table's columns."""
+    m = row._mapping if hasattr(row, "_mapping") else row
     return Subscriber(
         id=m["id"], email=m["email"], status=m["status"], frequency=m["frequency"],
         topics=json.loads(m["topics"]), categories=json.loads(m["categories"]),
@@ -78,19 +79,19 @@ def add(conn: Connection, email: str, *, now: dt.datetime, status: str = "pendin
 
 def get(conn: Connection, subscriber_id: int) -> Subscriber | None:
     row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).first()
-    return _to_subscriber(row) if row else None
+    return to_subscriber(row) if row else None
 
 
 def get_by_email(conn: Connection, email: str) -> Subscriber | None:
     row = conn.execute(select(subscribers).where(subscribers.c.email == email)).first()
-    return _to_subscriber(row) if row else None
+    return to_subscriber(row) if row else None
 
 
 def list_all(conn: Connection, status: str | None = None) -> list[Subscriber]:
     q = select(subscribers).order_by(subscribers.c.id)
     if status:
         q = q.where(subscribers.c.status == status)
-    return [_to_subscriber(r) for r in conn.execute(q)]
+    return [to_subscriber(r) for r in conn.execute(q)]
 
 
 def update_fields(conn: Connection, subscriber_id: int, *, now: dt.datetime, **values) -> Subscriber | None:
@@ -131,4 +132,4 @@ def without_digest_on(conn: Connection, digest_date: dt.date) -> list[Subscriber
     q = (select(subscribers)
          .where(subscribers.c.status == "active", subscribers.c.id.not_in(planned))
          .order_by(subscribers.c.id))
-    return [_to_subscriber(r) for r in conn.execute(q)]
+    return [to_subscriber(r) for r in conn.execute(q)]
