@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import random
 import socket
 import sys
@@ -66,7 +67,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def smtp_sink(port: int, ready, done, count) -> None:
+def smtp_sink(port: int, ready, done, count, cpu) -> None:
     """An aiosmtpd server that accepts and counts every message, until `done` is set."""
     from aiosmtpd.controller import Controller
 
@@ -81,6 +82,7 @@ def smtp_sink(port: int, ready, done, count) -> None:
     ready.set()
     done.wait()
     controller.stop()
+    cpu.value = time.process_time()
 
 
 def hashing_functions():
@@ -107,8 +109,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        ready, done, count = mp.Event(), mp.Event(), mp.Value("i", 0)
-        sink = mp.Process(target=smtp_sink, args=(port, ready, done, count), daemon=True)
+        ready, done, count, sink_cpu = mp.Event(), mp.Event(), mp.Value("i", 0), mp.Value("d", 0.0)
+        sink = mp.Process(target=smtp_sink, args=(port, ready, done, count, sink_cpu), daemon=True)
         sink.start()
         ready.wait(30)
         settings = Settings(data_dir=Path(tmp) / "data", smtp_url=f"smtp://127.0.0.1:{port}",
@@ -134,11 +136,11 @@ def main() -> None:
         setup = time.perf_counter() - t
 
         service = DigestService(settings, store, embed_texts=embed_texts, paper_vectors=paper_vectors)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         plan = service.plan(service.clock().date())
         t1 = time.perf_counter()
         summary = service.send(service.clock().date())
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         done.set()
         sink.join(10)
         store.close()
@@ -152,6 +154,8 @@ def main() -> None:
           f"server received {count.value})")
     print(f"  total:           {total:6.2f} s   target <= {TARGET_S:.0f} s for 10,000 x 1,000"
           + ("" if scale == 1.0 else f"  (this size; x{scale:.0f} subscribers ~ {total * scale:.0f} s)"))
+    print(f"  CPU: sender {c2 - c0:.1f} s, SMTP server {sink_cpu.value:.1f} s, on {os.cpu_count()} cores "
+          f"(load average {os.getloadavg()[0]:.1f} at the end)")
     if summary.errors:
         print(f"  errors: {len(summary.errors)}, first: {summary.errors[0]}")
 

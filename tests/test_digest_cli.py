@@ -84,3 +84,9 @@ def test_digest_run_preview_and_dry_run_with_the_real_model(tmp_path, seed_files
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in eml.read_bytes()
     again = run(data, "digest", "run")
     assert again.exit_code == 0 and "planned 0" in again.stdout and "sent 0" in again.stdout
+
+
+def test_confirmation_that_cannot_be_sent_is_reported(tmp_path):
+    r = run(tmp_path, "subscribers", "add", "a@example.com", "-t", "x",
+            PAPERRADAR_SMTP_URL=f"smtp://127.0.0.1:{free_port()}", PAPERRADAR_SMTP_TIMEOUT="2")
+    assert r.exit_code == 1 and "added a@example.com (pending), but the confirmation email could not be sent" in r.output

@@ -231,3 +231,18 @@ def test_an_unreachable_server_stops_the_run_and_loses_nothing(tmp_path):
         clock.advance(minutes=5)
         assert svc.run().send.sent == 3
         assert sorted(m.recipient for m in smtp.received()) == ["a@example.com", "b@example.com", "c@example.com"]
+
+
+def test_sending_rate_is_limited(tmp_path, smtp):
+    import time
+
+    settings = settings_for(tmp_path / "data", smtp_url=smtp.url, smtp_rate=20)
+    store = Store.from_settings(settings)
+    add_papers(store, "2401", GRADIENT)
+    for i in range(6):
+        subscribe(store, f"r{i}@example.com", ["gradient inversion"])
+    svc = service(settings, store)
+    svc.plan(svc.clock().date())
+    start = time.monotonic()
+    assert svc.send(svc.clock().date()).sent == 6
+    assert time.monotonic() - start >= 5 / 20  # six messages at 20/s: five gaps of 50 ms

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from ..digest.interests import Interests, normalize_email
+from ..digest.transport import DeliveryFailure
 from ..errors import UserError
 from ..store import Store
 from .common import out, print_json, settings
@@ -42,7 +43,10 @@ def add(
         from ..digest.run import DigestService
 
         service = DigestService(s, store)
-        service.send_notice(service.notices.confirmation(sub))
+        try:
+            service.send_notice(service.notices.confirmation(sub))
+        except DeliveryFailure as e:
+            raise UserError(f"added {sub.email} (pending), but the confirmation email could not be sent: {e}") from None
         out.print(f"added {sub.email} (pending: confirmation email sent)", highlight=False)
     finally:
         store.close()

@@ -149,8 +149,10 @@ class Store:
 
     def hit_rate_limit(self, key: str, *, limit: int, window: dt.timedelta, now: dt.datetime | None = None) -> bool:
         """Count a hit; False once `key` went over `limit` hits in the current window."""
+        now = now or papers.now()
         with self.tx() as conn:
-            return ratelimits.hit(conn, key, limit=limit, window=window, now=now or papers.now())
+            ratelimits.prune(conn, now - max(window, dt.timedelta(days=2)))  # keeps the table small
+            return ratelimits.hit(conn, key, limit=limit, window=window, now=now)
 
     # outbox
     def plan_digests(self, digests: list[PlannedDigest], now: dt.datetime | None = None) -> list[int]:
