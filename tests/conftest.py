@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -15,6 +17,10 @@ from paperradar.config import Settings
 from paperradar.radar import Radar, demo_files
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+
+# Every test data dir shares one cache of built model graphs (keyed by the weights' hash), so
+# the ONNX graph is built once per machine rather than once per test.
+os.environ.setdefault("PAPERRADAR_MODELS_DIR", str(Path(tempfile.gettempdir()) / "paperradar-test-models"))
 
 
 @pytest.fixture(scope="session")

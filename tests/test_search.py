@@ -76,8 +76,8 @@ def small(settings):
     r.close()
 
 
-def ids(r, q):
-    return [h.paper.id for h in r.search.search(q, limit=10).hits]
+def ids(r, q, mode="lexical"):
+    return [h.paper.id for h in r.search.search(q, limit=10, mode=mode).hits]
 
 
 def test_filters(small):
@@ -88,6 +88,15 @@ def test_filters(small):
     assert set(ids(small, "graph from:2022-01-01")) == {"2203.00002", "2305.00003"}
     assert ids(small, "graph from:2022 to:2022-12") == ["2203.00002"]
     assert ids(small, "graph to:2020") == []
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "vector"])
+def test_filters_hold_in_every_mode(small, mode):
+    assert ids(small, "graph cat:q-bio.BM", mode) == ["2203.00002"]
+    assert set(ids(small, "molecules cat:cs.LG", mode)) == {"2101.00001", "2203.00002"}
+    assert ids(small, "molecules author:kay", mode) == ["2305.00003"]
+    assert ids(small, "molecules to:2021", mode) == ["2101.00001"]
+    assert "2101.00001" not in ids(small, "molecules -message", mode)
 
 
 def test_filters_alone_list_newest_first(small):
@@ -111,3 +120,16 @@ def test_index_survives_restart_and_rebuilds(small, settings):
     assert again.rebuild_indexes() == 3
     assert ids(again, "proteins") == ["2203.00002"]
     again.close()
+
+
+def test_highlighting_escapes_hostile_text_and_marks_stems():
+    from paperradar.search import highlight
+
+    m = highlight.matcher(["studies", "flows"])
+    html = highlight.mark("We study <script>alert(1)</script> flow &amp; flowing.", m)
+    assert html == ("We <mark>study</mark> &lt;script&gt;alert(1)&lt;/script&gt; <mark>flow</mark> "
+                    "&amp;amp; <mark>flowing</mark>.")
+    long = "filler " * 100 + "normalizing flows work " + "more " * 100
+    snip = highlight.snippet(long, highlight.matcher(["normalizing", "flows"]))
+    assert snip.startswith("… ") and snip.endswith(" …") and "<mark>normalizing</mark> <mark>flows</mark>" in snip
+    assert len(snip) < 400

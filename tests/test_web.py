@@ -1,5 +1,6 @@
 """The web app through a real uvicorn on 127.0.0.1: pages, JSON API, errors, OpenAPI."""
 
+from markupsafe import escape
 import re
 
 import pytest
@@ -86,3 +87,16 @@ def test_no_external_assets(http):
     html = http.get("/").text
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert http.get("/static/style.css").status_code == 200
+
+
+def test_api_modes_and_similar(http):
+    for mode in ("hybrid", "lexical", "vector"):
+        r = http.get("/api/papers/search", params={"q": "neural operator learning", "mode": mode, "limit": 5})
+        assert r.status_code == 200 and len(r.json()) == 5
+    assert http.get("/api/papers/search", params={"q": "x", "mode": "magic"}).status_code == 400
+    first = http.get("/api/papers/search", params={"q": "knowledge distillation", "limit": 1}).json()[0]
+    similar = http.get(f"/api/papers/{first['id']}/similar", params={"limit": 5}).json()
+    assert len(similar) == 5 and first["id"] not in {s["id"] for s in similar}
+    assert http.get("/api/papers/nope/similar").status_code == 404
+    page = http.get(f"/papers/{first['id']}")
+    assert "Similar papers" in page.text and str(escape(similar[0]["title"])) in page.text

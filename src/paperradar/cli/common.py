@@ -19,11 +19,13 @@ from ..errors import UserError
 from ..radar import Radar
 from ..search.lexical import IndexBusy
 from ..search.query import QueryError
+from ..search.vectors import ReindexNeeded
+from ..embed import EmbedError
 from ..sources.errors import SourceError
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
-EXPECTED = (UserError, SourceError, QueryError, IndexBusy, OSError)
+EXPECTED = (UserError, SourceError, QueryError, IndexBusy, OSError, ReindexNeeded, EmbedError)
 
 
 class Group(TyperGroup):
@@ -81,8 +83,14 @@ def print_json(data: Any) -> None:
 
 
 def sync_indexes(r: Radar) -> int:
-    pending = r.pending_index_changes()
-    if not pending:
-        return 0
-    with progress_bar("indexing", pending) as advance:
-        return r.sync_indexes(advance)
+    """Catch the indexes up with the store, with a progress bar for each that has work."""
+    pending = r.indexer.pending()
+    if pending.get("lexical"):
+        with progress_bar("indexing keywords", pending["lexical"]) as advance:
+            r.indexer.sync_lexical(advance)
+    if pending.get("vectors"):
+        with progress_bar("embedding", pending["vectors"]) as advance:
+            r.indexer.sync_vectors(advance)
+    if r.vector_problem:
+        err.print(f"[yellow]warning:[/] search by meaning is off: {r.vector_problem}", highlight=False)
+    return sum(pending.values())

@@ -43,25 +43,29 @@ def default_cutoff(digest_date: dt.date, now: dt.datetime) -> dt.datetime:
     return min(now, end_of_day)
 
 
-def embedding_functions(settings, store: Store) -> tuple[EmbedTexts, PaperVectors]:
-    """The configured model, loaded on first use: topics are embedded as queries, papers reuse
-    the vectors the indexer stored (by content hash) and any missing ones are computed and kept."""
+def embedding_functions(settings, store: Store, embedder: Callable | None = None) -> tuple[EmbedTexts, PaperVectors]:
+    """The configured model, loaded on first use (`embedder()` returns it, e.g. `Radar.embedder`):
+    topics are embedded in one batch, papers reuse the vectors the indexer stored (by content
+    hash) and any missing ones are computed and kept."""
     holder: dict = {}
 
-    def embedder():
+    def load():
         if "e" not in holder:
-            from ..embed import Embedder  # loading the model costs a second; only when needed
-            holder["e"] = Embedder(settings.data_dir / "models", model=settings.embed_model)
+            if embedder is not None:
+                holder["e"] = embedder()
+            else:
+                from ..embed import Embedder  # loading the model costs a second; only when needed
+                holder["e"] = Embedder(settings.model_cache, model=settings.embed_model)
         return holder["e"]
 
     def embed_texts(texts: list[str]) -> np.ndarray:
-        e = embedder()
+        e = load()
         return e.encode(list(texts))
 
     def paper_vectors(papers: list[Paper]) -> np.ndarray:
         from ..embed import paper_text
 
-        e = embedder()
+        e = load()
         hashes = [p.content_hash() for p in papers]
         known = store.embeddings_by_hash(e.name, sorted(set(hashes)))
         todo = [(p, h) for p, h in zip(papers, hashes) if h not in known]
@@ -76,12 +80,12 @@ def embedding_functions(settings, store: Store) -> tuple[EmbedTexts, PaperVector
 
 class DigestService:
     def __init__(self, settings, store: Store, *, embed_texts: EmbedTexts | None = None,
-                 paper_vectors: PaperVectors | None = None, transport: Transport | None = None,
-                 clock: Callable[[], dt.datetime] = utcnow):
+                 paper_vectors: PaperVectors | None = None, embedder: Callable | None = None,
+                 transport: Transport | None = None, clock: Callable[[], dt.datetime] = utcnow):
         self.settings = settings
         self.store = store
         if embed_texts is None or paper_vectors is None:
-            default_texts, default_vectors = embedding_functions(settings, store)
+            default_texts, default_vectors = embedding_functions(settings, store, embedder)
             embed_texts, paper_vectors = embed_texts or default_texts, paper_vectors or default_vectors
         self.embed_texts = embed_texts
         self.paper_vectors = paper_vectors

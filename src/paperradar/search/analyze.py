@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Iterator
-
 import Stemmer
 
 MAX_WORD = 64  # longer "words" are noise (hashes, pasted garbage) and are not indexed
@@ -51,12 +49,6 @@ def tokens(text: str) -> list[str]:
 
 def stem(word: str) -> str:
     return _stemmer.stemWord(fold(word))
-
-
-def spans(text: str) -> Iterator[tuple[int, int, str]]:
-    """(start, end, token) for each word of the original text: what highlighting marks."""
-    for m in _WORD.finditer(text):
-        yield m.start(), m.end(), _stemmer.stemWord(fold(m.group()))
 
 
 def index_text(text: str) -> str:

@@ -33,8 +33,11 @@ class VectorHit:
 
 
 class VectorIndex:
-    def __init__(self, path: Path, model: str, dim: int, *, ann_threshold: int = ANN_THRESHOLD):
+    def __init__(self, path: Path, model: str, dim: int, *, ann_threshold: int = ANN_THRESHOLD,
+                 fresh: bool = False):
         self.path, self.model, self.dim, self.ann_threshold = path, model, dim, ann_threshold
+        if fresh:  # a rebuild: whatever model built the old files, start empty
+            shutil.rmtree(self.path, ignore_errors=True)
         self.path.mkdir(parents=True, exist_ok=True)
         state = self._read_state()
         if state and (state.get("model") != model or state.get("dim") != dim):

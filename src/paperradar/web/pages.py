@@ -29,10 +29,11 @@ def home(request: Request, page: int = Query(1, ge=1, le=100_000)):
 
 
 @router.get("/search", response_class=HTMLResponse)
-def search(request: Request, q: str = "", page: int = Query(1, ge=1, le=1000)):
+def search(request: Request, q: str = "", page: int = Query(1, ge=1, le=1000),
+           mode: str = Query("hybrid", pattern="^(hybrid|lexical|vector)$")):
     radar = request.app.state.radar
     size = radar.settings.page_size
-    results = radar.search.search(q, limit=size, offset=(page - 1) * size) if q.strip() else None
+    results = radar.search.search(q, limit=size, offset=(page - 1) * size, mode=mode) if q.strip() else None
     return render(request, "search.html", {
         "q": q, "results": results, "page": page,
         "has_next": bool(results and results.total > page * size),
@@ -45,4 +46,5 @@ def paper(request: Request, paper_id: str):
     p = radar.store.get_paper(paper_id)
     if p is None:
         raise HTTPException(404, f"No paper with id {paper_id!r}.")
-    return render(request, "paper.html", {"paper": p, "abstract_html": highlight.mark(p.abstract, set())})
+    return render(request, "paper.html", {"paper": p, "abstract_html": highlight.mark(p.abstract, highlight.matcher([])),
+                                          "similar": radar.search.similar(p, limit=8)})
