@@ -30,6 +30,8 @@ from paperradar.digest.run import DigestService, embedding_functions  # noqa: E4
 from paperradar.models import Paper  # noqa: E402
 from paperradar.store import Store  # noqa: E402
 
+from common import row  # noqa: E402  (bench/common.py)
+
 TARGET_S = 60.0
 FIELDS = {
     "cs.LG": ["gradient inversion", "federated learning", "diffusion models", "graph neural networks",
@@ -146,14 +148,17 @@ def main() -> None:
         store.close()
 
     total = t2 - t0
-    scale = (10_000 / args.subscribers) if args.subscribers < 10_000 else 1.0
-    print(f"digest bench: {args.subscribers} subscribers x {args.papers} new papers, embedder={args.embedder}")
-    print(f"  setup (papers, vectors, subscribers; untimed): {setup:.1f} s")
-    print(f"  select + plan:   {t1 - t0:6.2f} s  ({plan.planned} digests, {plan.empty} empty)")
-    print(f"  render + send:   {t2 - t1:6.2f} s  ({summary.sent} sent, {summary.sent / max(t2 - t1, 1e-9):.0f} msg/s; "
-          f"server received {count.value})")
-    print(f"  total:           {total:6.2f} s   target <= {TARGET_S:.0f} s for 10,000 x 1,000"
-          + ("" if scale == 1.0 else f"  (this size; x{scale:.0f} subscribers ~ {total * scale:.0f} s)"))
+    full = args.subscribers >= 10_000 and args.papers >= 1_000
+    print(f"digest: {args.subscribers} subscribers x {args.papers} new papers, embedder={args.embedder}, "
+          f"{settings.smtp_connections} SMTP connections (setup, untimed: {setup:.1f} s)")
+    print(row("select + plan outbox", t1 - t0, "s") + f"  ({plan.planned} digests, {plan.empty} empty)")
+    print(row("render + send over SMTP", t2 - t1, "s") + f"  ({summary.sent} sent, "
+          f"{summary.sent / max(t2 - t1, 1e-9):.0f} msg/s, server received {count.value})")
+    if full:
+        print(row("select, render, send 10,000 x 1,000", total, "s", TARGET_S))
+    else:
+        print(row("select, render, send (this size)", total, "s")
+              + f"  (target {TARGET_S:.0f} s is for --subscribers 10000 --papers 1000)")
     print(f"  CPU: sender {c2 - c0:.1f} s, SMTP server {sink_cpu.value:.1f} s, on {os.cpu_count()} cores "
           f"(load average {os.getloadavg()[0]:.1f} at the end)")
     if summary.errors:
