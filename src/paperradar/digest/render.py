@@ -20,6 +20,7 @@ from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from ..models import Paper
 from ..store import Subscriber
@@ -68,6 +69,8 @@ class DigestRenderer:
         )
         self._html = self.env.get_template("digest.html")
         self._text = self.env.get_template("digest.txt")
+        self._paper_html = self.env.get_template("_paper.html")
+        self._paper_text = self.env.get_template("_paper.txt")
         self._parts: dict[tuple, dict] = {}
 
     def _paper_part(self, p: Paper) -> dict:
@@ -79,13 +82,19 @@ class DigestRenderer:
                 self._parts.clear()
             meta = [one_line(c) for c in p.categories[:3]] + ([p.published.isoformat()] if p.published else [])
             abstract = one_line(p.abstract, 420)
-            part = self._parts[key] = {
+            fields = {
                 "title": one_line(p.title) or "(untitled)",
                 "url": self.links.paper(p),
                 "authors": ", ".join(one_line(a) for a in p.authors[:6]) + (" et al." if len(p.authors) > 6 else ""),
                 "meta": " · ".join(meta),
                 "abstract": abstract,
                 "abstract_lines": textwrap.wrap(abstract, 72, break_on_hyphens=False),
+            }
+            # Markup: the fragment was autoescaped when rendered; escaping it again would garble it.
+            part = self._parts[key] = {
+                "title": fields["title"],
+                "html": Markup(self._paper_html.render(p=fields)),
+                "text": self._paper_text.render(p=fields),
             }
         return part
 
