@@ -90,6 +90,7 @@ def build(data_dir: Path, n: int) -> dict:
             batch = []
     if batch:
         r.vectors.apply(list(zip([b[1] for b in batch], synthetic_vectors(len(batch), rng, centres))), [], batch[-1][0])
+    r.vectors.flush()
     t_vectors = time.perf_counter() - t0
     r.close()
     return {"papers": n, "store_s": t_store, "lexical_s": t_lexical, "vectors_s": t_vectors}

@@ -99,3 +99,18 @@ def test_cli_modes_and_similar(tmp_path, seed_files):
     first = json.loads(runner.invoke(app, ["-d", d, "search", "muP", "--json", "-n", "1"]).stdout)[0]
     sim = json.loads(runner.invoke(app, ["-d", d, "similar", first["id"], "--json", "-n", "3"]).stdout)
     assert len(sim) == 3 and first["id"] not in [s["id"] for s in sim]
+
+
+def test_ann_index_recovers_rows_added_after_its_last_save(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    vecs = rng.standard_normal((300, 384)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    index = VectorIndex(tmp_path / "v", "m", 384, ann_threshold=200)
+    index.apply([(f"p{i}", v) for i, v in enumerate(vecs[:250])], [], seq=250)  # crosses: builds, saves
+    assert index.ann is not None
+    index.apply([(f"p{i}", v) for i, v in enumerate(vecs[250:], 250)], [], seq=300)  # killed before flush
+    again = VectorIndex(tmp_path / "v", "m", 384, ann_threshold=200)
+    assert again.ann.ntotal == 300 and again.seq == 300
+    assert again.search(vecs[299], 1)[0].id == "p299"

@@ -39,6 +39,20 @@ class Settings(BaseSettings):
     api_batch: int = Field(100, description="arXiv ids per API request for `add`.")
     import_batch: int = Field(5000, description="Papers per transaction (and per checkpoint) when importing a snapshot.")
     worker_time: str = Field("02:00", description="UTC time (HH:MM) `worker` runs `update` each day; arXiv's metadata is out by about 01:00 UTC (8 pm US Eastern).")
+    # digest (docs/digest.md)
+    previous_secret_keys: list[str] = Field([], description="Older secrets still accepted for signed links (key rotation); new links use the data dir's secret.")
+    digest_top_n: int = Field(10, description="Most papers in one digest.")
+    digest_threshold: float = Field(0.3, description="Lowest score a paper needs to enter a digest.")
+    smtp_rate: float = Field(0.0, description="Messages per second sent; 0 sends as fast as the server accepts.")
+    smtp_connections: int = Field(4, description="SMTP connections sending in parallel (a crash can duplicate at most one message per connection).")
+    smtp_timeout: float = Field(30.0, description="Seconds before an SMTP conversation is given up (temporary failure).")
+    digest_max_attempts: int = Field(5, description="Temporary failures before a digest is marked failed.")
+    digest_retry_base: float = Field(60.0, description="Seconds before the first retry; doubles per attempt, capped at 1 h.")
+    digest_suppress_after: int = Field(3, description="Permanent (5xx) failures in a row that suppress an address.")
+    digest_sending_lease: float = Field(900.0, description="Seconds after which a row left in `sending` by a vanished process is resent.")
+    dkim_key_path: Path | None = Field(None, description="PEM private key; when set, digests are DKIM-signed.")
+    dkim_selector: str = Field("paperradar", description="DKIM selector (DNS: SELECTOR._domainkey.DOMAIN).")
+    dkim_domain: str | None = Field(None, description="DKIM signing domain; default: the From address's domain.")
 
     @property
     def db_url(self) -> str:

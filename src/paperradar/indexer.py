@@ -41,11 +41,14 @@ class Indexer:
         if self.vectors is None or self.store.max_seq() == self.vectors.seq:
             return 0
         done = 0
-        for batch in _batches(self.store.papers_changed_since(self.vectors.seq), EMBED_BATCH):
-            self._embed_batch(batch)
-            done += len(batch)
-            if progress:
-                progress(len(batch))
+        try:
+            for batch in _batches(self.store.papers_changed_since(self.vectors.seq), EMBED_BATCH):
+                self._embed_batch(batch)
+                done += len(batch)
+                if progress:
+                    progress(len(batch))
+        finally:
+            self.vectors.flush()
         return done
 
     def _embed_batch(self, batch: list[tuple[int, Paper]]) -> None:

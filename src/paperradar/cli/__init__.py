@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..config import Settings
-from . import evaluate, harvest, ingest, papers, serve
+from . import digest, evaluate, harvest, ingest, papers, serve, subscribers
 from .common import Group
 
 app = typer.Typer(
@@ -36,6 +36,8 @@ ingest.register(app)
 papers.register(app)
 evaluate.register(app)
 harvest.register(app)
+subscribers.register(app)
+digest.register(app)
 
 
 def main() -> None:

@@ -77,8 +77,11 @@ class VectorIndex:
 
             self.ann = faiss.read_index(str(self.path / "ann.faiss"))
             faiss.ParameterSpace().set_index_parameters(self.ann, ANN_SEARCH)
-            if self.ann.ntotal != n:
+            if self.ann.ntotal > n:
                 raise ReindexNeeded(f"{self.path}/ann.faiss is out of step: run `paperradar reindex`")
+            # The ANN file is saved at the end of a sync, not after every batch (it is large);
+            # rows appended after the last save are added back here.
+            self._add_to_ann(self.ann.ntotal)
 
     def _map_vectors(self) -> None:
         # Memory-mapped: with an ANN index the full matrix is only touched row by row, so a
@@ -114,8 +117,7 @@ class VectorIndex:
                 self.ann.add(new)
             elif len(self.ids) >= self.ann_threshold:
                 self._build_ann()
-            if self.ann is not None:
-                self._save_ann()
+                self.flush()
         self._write_json("deleted.json", sorted(self.deleted))
         self.seq = seq
         self._write_json("state.json", {"model": self.model, "dim": self.dim, "seq": seq,
@@ -127,12 +129,18 @@ class VectorIndex:
         index = faiss.index_factory(self.dim, ANN_SPEC, faiss.METRIC_INNER_PRODUCT)
         sample = self.vectors[np.random.default_rng(0).choice(len(self.vectors), min(len(self.vectors), 100_000), replace=False)]
         index.train(sample)
-        for i in range(0, len(self.vectors), 50_000):  # in slices: never the whole matrix in RAM
-            index.add(np.ascontiguousarray(self.vectors[i:i + 50_000]))
         faiss.ParameterSpace().set_index_parameters(index, ANN_SEARCH)
         self.ann = index
+        self._add_to_ann(0)
 
-    def _save_ann(self) -> None:
+    def _add_to_ann(self, start: int) -> None:
+        for i in range(start, len(self.ids), 50_000):  # in slices: never the whole matrix in RAM
+            self.ann.add(np.ascontiguousarray(self.vectors[i:i + 50_000]))
+
+    def flush(self) -> None:
+        """Save the ANN index (if any); call at the end of a sync."""
+        if self.ann is None:
+            return
         import faiss
 
         tmp = self.path / "ann.faiss.tmp"

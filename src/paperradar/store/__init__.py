@@ -6,18 +6,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
+import numpy as np
 from sqlalchemy import Connection
 
 from ..models import Paper
-import numpy as np
-
-from . import embeddings, meta, papers, runs
+from . import embeddings, feedback, meta, outbox, papers, ratelimits, runs, subscribers
 from .db import make_engine, migrate
-from .papers import UpsertResult
+from .outbox import OutboxItem, PlannedDigest
+from .papers import UpsertResult, now
 from .runs import Run
+from .subscribers import Subscriber, SubscriberExists
 
 
 BULK_CACHE_KIB = 128 * 1024
@@ -139,5 +141,111 @@ class Store:
         with self.tx() as conn:
             meta.put(conn, key, value)
 
+    def papers_first_seen_between(self, after: dt.datetime, until: dt.datetime,
+                                  published_since: dt.date | None = None) -> list[Paper]:
+        with self.engine.connect() as conn:
+            return papers.first_seen_between(conn, after, until, published_since)
 
-__all__ = ["Run", "Store", "UpsertResult"]
+    # subscribers
+    def add_subscriber(self, email: str, *, now: dt.datetime | None = None, **fields) -> Subscriber:
+        with self.tx() as conn:
+            return subscribers.add(conn, email, now=now or papers.now(), **fields)
+
+    def get_subscriber(self, subscriber_id: int) -> Subscriber | None:
+        with self.engine.connect() as conn:
+            return subscribers.get(conn, subscriber_id)
+
+    def get_subscriber_by_email(self, email: str) -> Subscriber | None:
+        with self.engine.connect() as conn:
+            return subscribers.get_by_email(conn, email)
+
+    def list_subscribers(self, status: str | None = None) -> list[Subscriber]:
+        with self.engine.connect() as conn:
+            return subscribers.list_all(conn, status)
+
+    def update_subscriber(self, subscriber_id: int, *, now: dt.datetime | None = None, **fields) -> Subscriber | None:
+        with self.tx() as conn:
+            return subscribers.update_fields(conn, subscriber_id, now=now or papers.now(), **fields)
+
+    def confirm_subscriber(self, subscriber_id: int, now: dt.datetime | None = None) -> Subscriber | None:
+        with self.tx() as conn:
+            return subscribers.confirm(conn, subscriber_id, now or papers.now())
+
+    def remove_subscriber(self, email: str) -> bool:
+        with self.tx() as conn:
+            return subscribers.remove(conn, email)
+
+    def subscribers_without_digest(self, digest_date: dt.date) -> list[Subscriber]:
+        with self.engine.connect() as conn:
+            return subscribers.without_digest_on(conn, digest_date)
+
+    def put_feedback(self, subscriber_id: int, paper_id: str, value: int, now: dt.datetime | None = None) -> None:
+        with self.tx() as conn:
+            feedback.put(conn, subscriber_id, paper_id, value, now or papers.now())
+
+    def feedback_for(self, subscriber_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
+        with self.engine.connect() as conn:
+            return feedback.for_subscribers(conn, subscriber_ids)
+
+    def hit_rate_limit(self, key: str, *, limit: int, window: dt.timedelta, now: dt.datetime | None = None) -> bool:
+        """Count a hit; False once `key` went over `limit` hits in the current window."""
+        now = now or papers.now()
+        with self.tx() as conn:
+            ratelimits.prune(conn, now - max(window, dt.timedelta(days=2)))  # keeps the table small
+            return ratelimits.hit(conn, key, limit=limit, window=window, now=now)
+
+    # outbox
+    def plan_digests(self, digests: list[PlannedDigest], now: dt.datetime | None = None) -> list[int]:
+        with self.tx() as conn:
+            return outbox.plan(conn, digests, now or papers.now())
+
+    def sent_pairs(self, subscriber_ids: list[int], paper_ids: list[str]) -> set[tuple[int, str]]:
+        with self.engine.connect() as conn:
+            return outbox.sent_pairs(conn, subscriber_ids, paper_ids)
+
+    def outbox_item(self, item_id: int) -> OutboxItem | None:
+        with self.engine.connect() as conn:
+            return outbox.get(conn, item_id)
+
+    def outbox_for_date(self, digest_date: dt.date) -> list[OutboxItem]:
+        with self.engine.connect() as conn:
+            return outbox.for_date(conn, digest_date)
+
+    def claim_outbox(self, *, up_to: dt.date, now: dt.datetime, owner: str, limit: int = 50,
+                     only_subscriber: int | None = None) -> list[OutboxItem]:
+        with self.tx() as conn:
+            return outbox.claim(conn, up_to=up_to, now=now, owner=owner, limit=limit,
+                                only_subscriber=only_subscriber)
+
+    def release_stale_outbox(self, *, now: dt.datetime, lease: dt.timedelta,
+                             is_gone: Callable[[str | None], bool]) -> list[OutboxItem]:
+        with self.tx() as conn:
+            return outbox.release_stale(conn, now=now, lease=lease, is_gone=is_gone)
+
+    def release_outbox(self, item_ids: list[int], now: dt.datetime) -> None:
+        with self.tx() as conn:
+            outbox.release(conn, item_ids, now)
+
+    def outbox_sent(self, item_id: int, now: dt.datetime, *, subscriber_id: int | None = None) -> None:
+        with self.tx() as conn:
+            outbox.mark_sent(conn, item_id, now, subscriber_id=subscriber_id)
+
+    def outbox_retry(self, item_id: int, error: str, next_attempt_at: dt.datetime, now: dt.datetime) -> None:
+        with self.tx() as conn:
+            outbox.mark_retry(conn, item_id, error, next_attempt_at, now)
+
+    def outbox_failed(self, item_id: int, error: str, now: dt.datetime, *, permanent: bool,
+                      suppress_after: int) -> bool:
+        with self.tx() as conn:
+            return outbox.mark_failed(conn, item_id, error, now, permanent=permanent, suppress_after=suppress_after)
+
+    def outbox_counts(self, digest_date: dt.date | None = None) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return outbox.counts(conn, digest_date)
+
+    def outbox_next_retry(self, up_to: dt.date) -> dt.datetime | None:
+        with self.engine.connect() as conn:
+            return outbox.next_retry_at(conn, up_to)
+
+
+__all__ = ["OutboxItem", "PlannedDigest", "Run", "Store", "Subscriber", "SubscriberExists", "UpsertResult", "now"]

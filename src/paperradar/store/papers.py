@@ -355,6 +355,21 @@ def mark_withdrawn(conn: Connection, arxiv_ids: Iterable[str]) -> int:
     return changed
 
 
+def first_seen_between(conn: Connection, after: dt.datetime, until: dt.datetime,
+                       published_since: dt.date | None = None) -> list[Paper]:
+    """Papers that entered the store in (after, until]: what a digest calls new.
+
+    A new version of a stored paper keeps its first_seen_at, so it is not new again. With
+    `published_since`, papers whose first version is older (a backfill of old papers) are left
+    out; papers without a publication date are kept.
+    """
+    q = select(papers).where(papers.c.first_seen_at > after, papers.c.first_seen_at <= until,
+                             papers.c.withdrawn.is_(False))
+    if published_since is not None:
+        q = q.where(or_(papers.c.published.is_(None), papers.c.published >= published_since))
+    return [to_paper(r) for r in conn.execute(q.order_by(papers.c.first_seen_at, papers.c.seq))]
+
+
 def all_titles(conn: Connection) -> list[Paper]:
     """Every paper's id and title only (cheap), for mapping judged titles to ids."""
     return [Paper(id=r.id, title=r.title) for r in conn.execute(select(papers.c.id, papers.c.title))]

@@ -22,7 +22,7 @@ from ..config import Settings
 from ..errors import UserError
 from ..radar import Radar
 from ..search.query import QueryError
-from . import api, csrf, pages
+from . import api, csrf, pages, routes_subscribe
 
 HERE = Path(__file__).parent
 log = logging.getLogger("paperradar.web")
@@ -47,6 +47,7 @@ def create_app(settings: Settings, radar: Radar | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(routes_subscribe.router)
 
     @app.middleware("http")
     async def _csrf_cookie(request: Request, call_next):
