@@ -38,7 +38,8 @@ def search(
     for i, h in enumerate(results.hits, 1):
         table.add_row(str(i), f"{h.score:.3f}", h.paper.id, h.paper.title)
     out.print(table)
-    out.print(f"[dim]{len(results.hits)} of {results.total} matching papers[/]")
+    if results.total:
+        out.print(f"[dim]{len(results.hits)} of {results.total} matching papers ({results.mode})[/]")
 
 
 def show(

@@ -6,7 +6,8 @@ from typing import Optional
 
 import typer
 
-from .common import err, radar, settings, sync_indexes
+from ..radar import Radar
+from .common import err, settings, sync_indexes
 
 
 def serve(
@@ -25,14 +26,17 @@ def serve(
         s.host = host
     if port:
         s.port = port
-    with radar(ctx) as r:
-        if demo:
-            report = r.load_demo_if_empty()
-            if report:
-                err.print(f"loaded the demo corpus: {report.added} papers")
-        sync_indexes(r)
+    r = Radar(s)  # one Radar for the whole process: the indexes are loaded once
+    if demo:
+        report = r.load_demo_if_empty()
+        if report:
+            err.print(f"loaded the demo corpus: {report.added} papers")
+    sync_indexes(r)
     err.print(f"paperradar serving {s.data_dir.resolve()} at http://{s.host}:{s.port}")
-    uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="warning")
+    try:
+        uvicorn.run(create_app(s, r), host=s.host, port=s.port, log_level="warning")
+    finally:
+        r.close()
 
 
 def register(app: typer.Typer) -> None:

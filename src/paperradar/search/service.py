@@ -18,6 +18,7 @@ from markupsafe import Markup
 from ..models import Paper
 from ..store import Store
 from . import analyze, fusion, highlight
+from .keys import paper_key
 from .lexical import LexicalIndex
 from .query import Query, parse
 from .vectors import VectorIndex
@@ -42,7 +43,7 @@ class Hit:
 class Results:
     query: Query
     hits: list[Hit] = field(default_factory=list)
-    total: int = 0
+    total: int | None = 0  # None: more than shown, not counted (counting costs at scale)
     mode: str = "hybrid"
     notice: str | None = None  # e.g. why the mode asked for was not available
 
@@ -76,23 +77,29 @@ class SearchService:
     def _vectors_ready(self) -> bool:
         return self.vectors is not None and len(self.vectors) > 0 and self._embedder is not None
 
-    def _allowed(self, q: Query) -> set[str] | None:
+    def _vector_hits(self, q: Query, qvec: np.ndarray, k: int) -> list:
+        """Top k by meaning among the papers passing `q`'s filters."""
         if not (q.has_filters or q.excluded):
-            return None
-        return self.lexical.matching_ids(q, limit=FILTER_EXACT_MAX)
+            return self.vectors.search(qvec, k)
+        keys, complete = self.lexical.matching_keys(q, limit=FILTER_EXACT_MAX)
+        if complete:  # few enough to score them all exactly
+            return self.vectors.search(qvec, k, allowed=keys)
+        # Many papers pass: take a deep candidate list by meaning and keep those that pass.
+        hits = self.vectors.search(qvec, k * 20)
+        passing = self.lexical.filter_keys(q, [paper_key(h.id) for h in hits])
+        return [h for h in hits if paper_key(h.id) in passing][:k]
 
     def _ranked(self, q: Query, mode: str, depth: int) -> tuple[list[tuple[str, float]], int]:
         qvec = self._embedder().encode_query(q.text)
-        allowed = self._allowed(q)
         k = max(CANDIDATES, depth)
         if mode == "vector":
-            hits = self.vectors.search(qvec, k, allowed=allowed)
+            hits = self._vector_hits(q, qvec, k)
             return [(h.id, h.score) for h in hits], len(hits)
-        lexical_hits, lexical_total = self.lexical.search(q, limit=k)
+        lexical_hits, _ = self.lexical.search(q, limit=k)
         lex = {h.id: h.score for h in lexical_hits}
         content = [w for w in q.terms if w not in analyze.STOPWORDS] + [w for p in q.phrases for w in p]
         weight = fusion.lexical_weight_for(len(content))
-        sem = self._semantic(qvec, k, allowed, lex)
+        sem = self._semantic(q, qvec, k, lex)
         fused = fusion.weighted(lex, sem, weight)
         if PRF_DOCS and fused:
             # Pseudo-relevance feedback (Rocchio in embedding space): move the query toward the
@@ -103,16 +110,16 @@ class SearchService:
             centroid = np.mean([self.vectors.vector(d) for d in top], axis=0)
             q2 = qvec + PRF_WEIGHT * centroid
             q2 /= np.linalg.norm(q2) or 1.0
-            sem = self._semantic(q2, k, allowed, lex.keys() | sem.keys())
+            sem = self._semantic(q, q2, k, lex.keys() | sem.keys())
             fused = fusion.weighted(lex, sem, weight)
         if q.phrases:  # a quoted phrase is a requirement: only keyword matches qualify
             fused = {d: s for d, s in fused.items() if d in lex}
         ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
-        return ranked, max(lexical_total, len(ranked))
+        return ranked, len(ranked)
 
-    def _semantic(self, qvec: np.ndarray, k: int, allowed: set[str] | None, also) -> dict[str, float]:
+    def _semantic(self, q: Query, qvec: np.ndarray, k: int, also) -> dict[str, float]:
         """Cosine to `qvec` for the top k by meaning and for every id in `also` (exactly)."""
-        sem = {h.id: h.score for h in self.vectors.search(qvec, k, allowed=allowed)}
+        sem = {h.id: h.score for h in self._vector_hits(q, qvec, k)}
         for pid in also:
             if pid not in sem:
                 v = self.vectors.vector(pid)

@@ -1,7 +1,7 @@
 """The vector index: paper embeddings on disk, searched exactly or through a faiss ANN index.
 
 Files in its folder: `vectors.f32` (rows of float32, append-only), `ids.txt` (the paper id of
-each row), `deleted.json` (rows superseded by a newer vector or withdrawn), `ann.faiss` (only
+each row), `keys.i64` (each row's `paper_key`, for filters), `deleted.json` (rows superseded by a newer vector or withdrawn), `ann.faiss` (only
 above `ann_threshold` rows) and `state.json` (model, dim, store seq, kind). Rows are never
 rewritten: a changed paper gets a new row and its old row is marked deleted, so an ANN index
 can simply append. The state records which model built the vectors; opening the index with
@@ -17,9 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .keys import paper_key
+
 ANN_SPEC = "HNSW32,SQ8"  # faiss index_factory string; SQ8 keeps 1M x 384 dims in ~400 MB
 ANN_SEARCH = "efSearch=96"
-ANN_THRESHOLD = 200_000  # below this, exact search is fast enough and exactly right
+ANN_THRESHOLD = 200_000
+ANN_RERANK = 200  # ANN candidates re-scored exactly  # below this, exact search is fast enough and exactly right
 
 
 class ReindexNeeded(RuntimeError):
@@ -71,6 +74,11 @@ class VectorIndex:
         dfile = self.path / "deleted.json"
         self.deleted: set[int] = set(json.loads(dfile.read_text())) if dfile.exists() else set()
         self.row_of = {pid: i for i, pid in enumerate(self.ids) if i not in self.deleted}
+        kfile = self.path / "keys.i64"
+        self.keys = np.fromfile(kfile, dtype=np.int64) if kfile.exists() else np.zeros(0, np.int64)
+        if len(self.keys) != n:
+            raise ReindexNeeded(f"{kfile} is out of step with {ids_file}: run `paperradar reindex`")
+        self._by_key = None
         self.ann = None
         if (self.path / "ann.faiss").exists():
             import faiss
@@ -87,7 +95,8 @@ class VectorIndex:
         # Memory-mapped: with an ANN index the full matrix is only touched row by row, so a
         # million vectors do not have to be resident.
         n = len(self.ids)
-        self.vectors = (np.memmap(self.path / "vectors.f32", dtype=np.float32, mode="r", shape=(n, self.dim))
+        # (np.asarray: a plain ndarray view of the map; memmap-typed results are slow to work with)
+        self.vectors = (np.asarray(np.memmap(self.path / "vectors.f32", dtype=np.float32, mode="r", shape=(n, self.dim)))
                         if n else np.zeros((0, self.dim), np.float32))
 
     def reset(self) -> None:
@@ -110,6 +119,10 @@ class VectorIndex:
                 new.tofile(f)
             with open(self.path / "ids.txt", "a") as f:
                 f.write("".join(pid + "\n" for pid, _ in upserts))
+            new_keys = np.array([paper_key(pid) for pid, _ in upserts], dtype=np.int64)
+            with open(self.path / "keys.i64", "ab") as f:
+                new_keys.tofile(f)
+            self.keys = np.concatenate([self.keys, new_keys])
             self.ids.extend(pid for pid, _ in upserts)
             self._map_vectors()
             self.row_of.update({pid: start + i for i, (pid, _) in enumerate(upserts)})
@@ -119,6 +132,7 @@ class VectorIndex:
                 self._build_ann()
                 self.flush()
         self._write_json("deleted.json", sorted(self.deleted))
+        self._by_key = None
         self.seq = seq
         self._write_json("state.json", {"model": self.model, "dim": self.dim, "seq": seq,
                                         "rows": len(self.ids), "ann": self.ann is not None})
@@ -155,34 +169,56 @@ class VectorIndex:
         row = self.row_of.get(paper_id)
         return None if row is None else self.vectors[row]
 
-    def search(self, query: np.ndarray, k: int, *, allowed: set[str] | None = None,
+    def search(self, query: np.ndarray, k: int, *, allowed: np.ndarray | None = None,
                exclude: set[str] = frozenset()) -> list[VectorHit]:
-        """Top k by cosine (vectors are unit length), optionally only among `allowed` ids."""
+        """Top k by cosine (vectors are unit length); with `allowed` (paper keys), exactly among those."""
         if k <= 0 or not self.row_of:
             return []
         query = np.asarray(query, np.float32).reshape(-1)
         if allowed is not None:
-            return self._exact_among(query, k, allowed - set(exclude))
+            return self._exact_among(query, k, self.rows_for_keys(allowed), exclude)
         if self.ann is not None:
-            want = k + len(exclude) + 16
-            scores, rows = self.ann.search(query[None, :], min(want * 2, len(self.ids)))
-            pairs = [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
-        else:
-            scores = self.vectors @ query
-            if self.deleted:
-                scores[list(self.deleted)] = -np.inf
-            top = min(k + len(exclude) + len(self.deleted), len(scores))
-            rows = np.argpartition(-scores, top - 1)[:top] if top < len(scores) else np.arange(len(scores))
-            rows = rows[np.argsort(-scores[rows], kind="stable")]
-            pairs = [(int(r), float(scores[r])) for r in rows]
-        hits = [VectorHit(self.ids[r], s) for r, s in pairs
-                if r not in self.deleted and self.ids[r] not in exclude]
+            want = k + len(exclude)
+            _, rows = self.ann.search(query[None, :], min(max(want * 2, ANN_RERANK), len(self.ids)))
+            rows = np.array([r for r in rows[0] if r >= 0 and int(r) not in self.deleted], dtype=np.int64)
+            # Rerank with the exact float32 vectors: SQ8 codes blur near-ties.
+            return self._exact_among(query, k, rows, exclude)
+        scores = self.vectors @ query
+        if self.deleted:
+            scores[list(self.deleted)] = -np.inf
+        top = min(k + len(exclude) + len(self.deleted), len(scores))
+        rows = np.argpartition(-scores, top - 1)[:top] if top < len(scores) else np.arange(len(scores))
+        rows = rows[np.argsort(-scores[rows], kind="stable")]
+        hits = [VectorHit(self.ids[r], float(scores[r])) for r in rows
+                if int(r) not in self.deleted and self.ids[r] not in exclude]
         return hits[:k]
 
-    def _exact_among(self, query: np.ndarray, k: int, allowed: set[str]) -> list[VectorHit]:
-        rows = np.array([self.row_of[p] for p in allowed if p in self.row_of], dtype=np.int64)
+    def rows_for_keys(self, keys: np.ndarray) -> np.ndarray:
+        """Live rows of the papers with these keys (unknown keys are skipped)."""
+        if self._by_key is None:
+            live = np.array(sorted(self.row_of.values()), dtype=np.int64)
+            order = np.argsort(self.keys[live], kind="stable")
+            self._by_key = (self.keys[live][order], live[order])
+        sorted_keys, rows = self._by_key
+        keys = np.asarray(keys, dtype=np.int64)
+        pos = np.searchsorted(sorted_keys, keys).clip(0, max(len(sorted_keys) - 1, 0))
+        found = sorted_keys[pos] == keys if len(sorted_keys) else np.zeros(len(keys), bool)
+        return rows[pos[found]]
+
+    def keys_of(self, rows: list[int]) -> list[int]:
+        return [int(self.keys[r]) for r in rows]
+
+    def _exact_among(self, query: np.ndarray, k: int, rows: np.ndarray, exclude=frozenset()) -> list[VectorHit]:
         if not len(rows):
             return []
-        scores = self.vectors[rows] @ query
-        order = np.argsort(-scores, kind="stable")[:k]
-        return [VectorHit(self.ids[rows[i]], float(scores[i])) for i in order]
+        scores = np.asarray(self.vectors[np.sort(rows)] @ query)
+        rows = np.sort(rows)
+        order = np.argsort(-scores, kind="stable")
+        hits = []
+        for i in order:
+            pid = self.ids[rows[i]]
+            if pid not in exclude:
+                hits.append(VectorHit(pid, float(scores[i])))
+                if len(hits) == k:
+                    break
+        return hits

@@ -32,15 +32,6 @@ def similar(request: Request, paper_id: str, limit: int = Query(10, ge=1, le=100
     return [hit_json(h) for h in radar.search.similar(p, limit=limit)]
 
 
-@router.get("/papers/{paper_id:path}/similar", summary="Papers similar in meaning (never the paper itself)")
-def similar(request: Request, paper_id: str, limit: int = Query(10, ge=1, le=100)) -> list[dict]:
-    radar = request.app.state.radar
-    p = radar.store.get_paper(paper_id)
-    if p is None:
-        raise HTTPException(404, f"no paper with id {paper_id!r}")
-    return [hit_json(h) for h in radar.search.similar(p, limit=limit)]
-
-
 @router.get("/papers/{paper_id:path}", summary="One paper")
 def paper(request: Request, paper_id: str) -> dict:
     p = request.app.state.radar.store.get_paper(paper_id)

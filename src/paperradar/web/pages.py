@@ -33,11 +33,11 @@ def search(request: Request, q: str = "", page: int = Query(1, ge=1, le=1000),
            mode: str = Query("hybrid", pattern="^(hybrid|lexical|vector)$")):
     radar = request.app.state.radar
     size = radar.settings.page_size
-    results = radar.search.search(q, limit=size, offset=(page - 1) * size, mode=mode) if q.strip() else None
-    return render(request, "search.html", {
-        "q": q, "results": results, "page": page,
-        "has_next": bool(results and results.total > page * size),
-    })
+    results = radar.search.search(q, limit=size + 1, offset=(page - 1) * size, mode=mode) if q.strip() else None
+    has_next = bool(results and len(results.hits) > size)
+    if results:
+        results.hits = results.hits[:size]
+    return render(request, "search.html", {"q": q, "results": results, "page": page, "has_next": has_next})
 
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
