@@ -153,9 +153,19 @@ def worker(
     now: bool = typer.Option(False, "--now", help="Run one update immediately, then keep the schedule."),
     once: bool = typer.Option(False, "--once", help="Stop after one run."),
 ) -> None:
-    """Run `update` every day at PAPERRADAR_WORKER_TIME (UTC); each run is recorded (see `stats`)."""
+    """Every day at PAPERRADAR_WORKER_TIME (UTC): `update`, then send the day's digests.
+
+    Each run is recorded (see `stats`); a failed digest never stops the next day's update.
+    """
+    from ..digest.run import DigestService
+
     with radar(ctx) as r:
-        job = lambda: run_update(r.store, r.settings, after=lambda: catch_up(r))  # noqa: E731
+        def job():
+            counts = run_update(r.store, r.settings, after=lambda: catch_up(r))
+            report = DigestService(r.settings, r.store, embedder=r.embedder).run()
+            err.print(f"digest {report.digest_date}: {report.states or 'nothing to send'}", highlight=False)
+            return counts
+
         try:
             run_worker(r.store, r.settings, run_now=now, job=job, max_runs=1 if once else None,
                        log=lambda line: err.print(line, highlight=False))
