@@ -338,3 +338,21 @@ def test_update_hook_sees_every_committed_batch(store, settings, fake):
     assert fake.oai_hits()[0].params["from"] == "2024-01-01"
     assert seen == [["2401.00001", "2401.00002", "cs/0112017"], ["2401.00004"], ["2401.00006"]]
     assert counts.extra == {"embedded": 0}
+
+
+def test_worker_cli_updates_then_sends_the_digests(settings, fake, seed_files):
+    """The daily worker, once: harvest → index → digest, the mail landing in the outbox folder.
+
+    The harvested fixture records are from 2024 (a backfill, not news), so the digest's news
+    are the listing-page papers first seen today.
+    """
+    assert cli(settings, "ingest", "pages", *seed_files).exit_code == 0
+    add = cli(settings, "subscribers", "add", "ada@example.org", "--topic", "gradient inversion attacks",
+              "--confirmed")
+    assert add.exit_code == 0, add.output
+    r = cli(settings, "worker", "--now", "--once")
+    assert r.exit_code == 0, r.output
+    assert "update done: 5 records, 5 added" in r.output and "'sent': 1" in r.output, r.output
+    mails = list((settings.data_dir / "outbox").glob("*.eml"))
+    assert len(mails) == 1
+    assert "ada@example.org" in mails[0].read_text() and "nversion" in mails[0].read_text()
