@@ -90,3 +90,21 @@ def live(demo_radar):
 def http(live):
     with httpx.Client(base_url=live.url, timeout=10) as client:
         yield client
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium (never a downloaded browser), driven by Playwright."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                     args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

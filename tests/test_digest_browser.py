@@ -12,20 +12,7 @@ from paperradar.digest.render import DigestItem, DigestRenderer
 from paperradar.store import Subscriber
 from paperradar.tokens import TokenSigner
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's, not a downloaded one
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
-
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def digest_html(tmp_path):
