@@ -70,6 +70,10 @@ def _quantize(source: Path, target: Path, shape: BertShape) -> None:
             op_types_to_quantize=["MatMul"],
             nodes_to_exclude=precision_sensitive_matmuls(shape),
         )
+    except OSError:
+        raise
+    except Exception as exc:  # the quantizer raises plain RuntimeError/ValueError from deep inside
+        raise EmbedError(f"onnxruntime cannot quantize {source}: {str(exc).splitlines()[0]}") from exc
     finally:
         logging.disable(logging.NOTSET)
 

@@ -23,8 +23,9 @@ from .errors import EmbedError
 from .weights import ModelFiles
 
 OPSET = 17  # first opset with LayerNormalization; every onnxruntime we allow runs it
-# Bump whenever the graph built here changes, so caches written by older code are rebuilt.
-GRAPH_VERSION = 1
+# Bump whenever the graph built here (or how cache.py quantizes it) changes, so caches written by
+# older code are rebuilt rather than trusted.
+GRAPH_VERSION = 2
 
 
 @dataclass(frozen=True)
