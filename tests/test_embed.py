@@ -154,14 +154,6 @@ def test_second_embedder_reuses_the_cached_graph(private_cache):
     assert built.name.startswith("all-MiniLM-L6-v2-53aa51172d142c89")
 
 
-def test_from_settings_caches_in_the_data_dirs_models_folder(private_cache):
-    from paperradar.config import Settings
-
-    embedder = Embedder.from_settings(Settings(data_dir=private_cache.parent))
-    assert embedder.model_path.parent == private_cache
-    assert embedder.name == "all-MiniLM-L6-v2"
-
-
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "digest missing"])
 def test_a_damaged_cached_graph_is_rebuilt(private_cache, embedder, damage):
     (built,) = onnx_files(private_cache)

@@ -68,11 +68,6 @@ class Embedder:
         self._tokenizer = load_tokenizer(files)
         self._session = _open_session(self.model_path, self.threads)
 
-    @classmethod
-    def from_settings(cls, settings, *, quantized: bool = False, threads: int | None = None) -> "Embedder":
-        """The configured model, with its graphs cached in the data dir's models/ folder."""
-        return cls(settings.data_dir / "models", model=settings.embed_model, quantized=quantized, threads=threads)
-
     def encode(
         self,
         texts: list[str],
