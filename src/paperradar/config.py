@@ -23,13 +23,18 @@ class Settings(BaseSettings):
     port: int = Field(8000, description="Port the web server binds.")
     base_url: str | None = Field(None, description="Public URL used in emails and feeds; default http://HOST:PORT.")
     page_size: int = Field(20, description="Papers per page on listing pages.")
-    embed_model: str = Field("all-MiniLM-L6-v2", description="Embedding model name.")
+    embed_model: str = Field("all-MiniLM-L6-v2", description="Embedding model name (changing it needs `paperradar reindex`).")
+    models_dir: Path | None = Field(None, description="Where built model graphs are cached; default DATA_DIR/models.")
     smtp_url: str | None = Field(None, description="smtp://user:pass@host:port or smtps://...; unset writes .eml files to DATA_DIR/outbox.")
     mail_from: str = Field("paperradar <radar@localhost>", description="From header of digest emails.")
 
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'paperradar.db').resolve()}"
+
+    @property
+    def model_cache(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
 
     @property
     def public_url(self) -> str:

@@ -12,7 +12,9 @@ from typing import Iterable, Iterator
 from sqlalchemy import Connection
 
 from ..models import Paper
-from . import meta, papers
+import numpy as np
+
+from . import embeddings, meta, papers
 from .db import make_engine, migrate
 from .papers import UpsertResult
 
@@ -59,6 +61,10 @@ class Store:
         with self.engine.connect() as conn:
             return papers.count(conn)
 
+    def all_titles(self) -> list[Paper]:
+        with self.engine.connect() as conn:
+            return papers.all_titles(conn)
+
     def max_seq(self) -> int:
         with self.engine.connect() as conn:
             return papers.max_seq(conn)
@@ -66,6 +72,23 @@ class Store:
     def papers_changed_since(self, seq: int) -> Iterator[tuple[int, Paper]]:
         with self.engine.connect() as conn:
             yield from papers.changed_since(conn, seq)
+
+    # embeddings
+    def put_embeddings(self, model: str, rows: list[tuple[str, str, np.ndarray]]) -> None:
+        with self.tx() as conn:
+            embeddings.put(conn, model, rows)
+
+    def embeddings_by_hash(self, model: str, hashes: list[str]) -> dict[str, np.ndarray]:
+        with self.engine.connect() as conn:
+            return embeddings.by_hash(conn, model, hashes)
+
+    def current_embeddings(self, model: str) -> Iterator[tuple[str, np.ndarray]]:
+        with self.engine.connect() as conn:
+            yield from embeddings.current(conn, model)
+
+    def get_embedding(self, model: str, paper_id: str) -> np.ndarray | None:
+        with self.engine.connect() as conn:
+            return embeddings.get(conn, model, paper_id)
 
     # meta
     def get_meta(self, key: str, default: str | None = None) -> str | None:

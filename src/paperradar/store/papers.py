@@ -168,6 +168,8 @@ def upsert(conn: Connection, incoming: Iterable[Paper]) -> UpsertResult:
         else:
             merged = _merge(old, p)
             original = pending[old.id][2] if old.id in pending else old
+            if old.id in pending:  # a duplicate inside this batch: counted once, as the first
+                result.unchanged += 1
         is_new = original is None
         pending[merged.id] = (merged, is_new, original)
         for key in _keys(merged):
@@ -259,3 +261,8 @@ def changed_since(conn: Connection, seq: int, batch: int = 2000) -> Iterator[tup
 
 def max_seq(conn: Connection) -> int:
     return conn.execute(select(func.max(papers.c.seq))).scalar() or 0
+
+
+def all_titles(conn: Connection) -> list[Paper]:
+    """Every paper's id and title only (cheap), for mapping judged titles to ids."""
+    return [Paper(id=r.id, title=r.title) for r in conn.execute(select(papers.c.id, papers.c.title))]

@@ -5,6 +5,8 @@ never queried inside SQL; filters run in the search index.
 """
 
 from sqlalchemy import (
+    LargeBinary,
+    PrimaryKeyConstraint,
     Boolean,
     Column,
     Date,
@@ -63,4 +65,16 @@ meta = Table(
     metadata,
     Column("key", String(128), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# Vectors are float32 bytes; the store keeps them so indexes can be rebuilt without re-embedding,
+# and `content_hash` lets an unchanged text (even under another id) reuse its vector.
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("paper_id", String(64), nullable=False),
+    Column("model", String(128), nullable=False),
+    Column("content_hash", String(32), nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("paper_id", "model"),
 )

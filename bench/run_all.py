@@ -1,0 +1,37 @@
+"""`make bench`: every benchmark at a size that finishes in minutes; each prints figure vs target.
+
+Full sizes: run a script by hand with its size flag (see each script's --help).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+SMALL = {
+    "embed.py": [],
+    "search.py": ["--papers", "20000", "--rounds", "200"],
+    "import.py": [],
+    "harvest.py": [],
+    "digest.py": [],
+}
+
+
+def main() -> int:
+    failed = []
+    for script, args in SMALL.items():
+        path = HERE / script
+        if not path.exists():
+            continue
+        print(f"\n=== {script} {' '.join(args)}", flush=True)
+        if subprocess.run([sys.executable, str(path), *args]).returncode != 0:
+            failed.append(script)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""The `paperradar` command. Each area registers its commands from its own module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..config import Settings
+from . import evaluate, ingest, papers, serve
+from .common import Group
+
+app = typer.Typer(
+    cls=Group,
+    help="paperradar: a self-hosted research-paper radar (harvest, search, digests).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    data_dir: Optional[Path] = typer.Option(
+        None, "--data-dir", "-d", envvar="PAPERRADAR_DATA_DIR",
+        help="Data directory (database, indexes, secret, outbox). Default ./data."),
+) -> None:
+    overrides = {"data_dir": data_dir} if data_dir else {}
+    ctx.obj = {"settings": Settings(**overrides)}
+
+
+serve.register(app)
+ingest.register(app)
+papers.register(app)
+evaluate.register(app)
+
+
+def main() -> None:
+    app()

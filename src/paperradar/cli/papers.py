@@ -1,0 +1,125 @@
+"""Reading commands: search, show, stats, reindex."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from ..errors import UserError
+from ..radar import Radar
+from ..views import hit_json, paper_json
+from ..search.service import MODES
+from .common import err, out, print_json, radar, settings, sync_indexes
+
+
+def search(
+    ctx: typer.Context,
+    query: str = typer.Argument(..., help='Words, "phrases", -exclusions, author:NAME, cat:cs.LG, from:/to:YYYY-MM-DD.'),
+    limit: int = typer.Option(10, "--limit", "-n", min=1, max=200, help="How many results."),
+    mode: str = typer.Option("hybrid", "--mode", "-m", help="hybrid (default), lexical (BM25) or vector (by meaning)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array in rank order."),
+) -> None:
+    """Search the papers (by keywords and by meaning)."""
+    if mode not in MODES:
+        raise UserError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
+    with radar(ctx) as r:
+        sync_indexes(r)
+        results = r.search.search(query, limit=limit, mode=mode)
+    if results.notice:
+        err.print(f"[yellow]note:[/] {results.notice}", highlight=False)
+    if as_json:
+        print_json([hit_json(h) for h in results.hits])
+        return
+    if not results.hits:
+        out.print("no papers match")
+        return
+    table = Table("#", "score", "id", "title", box=None, header_style="bold")
+    for i, h in enumerate(results.hits, 1):
+        table.add_row(str(i), f"{h.score:.3f}", h.paper.id, h.paper.title)
+    out.print(table)
+    out.print(f"[dim]{len(results.hits)} of {results.total} matching papers[/]")
+
+
+def show(
+    ctx: typer.Context,
+    paper_id: str = typer.Argument(..., help="paperradar id or arXiv id."),
+    as_json: bool = typer.Option(False, "--json", help="Print the paper as JSON."),
+) -> None:
+    """Show one paper."""
+    with radar(ctx) as r:
+        p = r.store.get_paper(paper_id.strip())
+    if p is None:
+        raise UserError(f"no paper with id {paper_id!r}")
+    if as_json:
+        print_json(paper_json(p, full=True))
+        return
+    out.print(f"[bold]{p.title}[/]", highlight=False)
+    if p.authors:
+        out.print(", ".join(p.authors), highlight=False)
+    meta = [x for x in (p.id, p.arxiv_id and f"arXiv:{p.arxiv_id}", ", ".join(p.categories),
+                        p.published and p.published.isoformat()) if x]
+    out.print(f"[dim]{' · '.join(dict.fromkeys(meta))}[/]", highlight=False)
+    out.print()
+    out.print(p.abstract, highlight=False)
+    for s in p.sightings:
+        out.print(f"[dim]seen: {s.source} {s.ref} #{s.position} {s.listed}[/]", highlight=False)
+
+
+def similar(
+    ctx: typer.Context,
+    paper_id: str = typer.Argument(..., help="paperradar id or arXiv id."),
+    limit: int = typer.Option(10, "--limit", "-n", min=1, max=100, help="How many papers."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array, most similar first."),
+) -> None:
+    """Papers closest in meaning to one paper (never the paper itself or another version of it)."""
+    with radar(ctx) as r:
+        sync_indexes(r)
+        p = r.store.get_paper(paper_id.strip())
+        if p is None:
+            raise UserError(f"no paper with id {paper_id!r}")
+        hits = r.search.similar(p, limit=limit)
+    if as_json:
+        print_json([hit_json(h) for h in hits])
+        return
+    table = Table("#", "similarity", "id", "title", box=None, header_style="bold")
+    for i, h in enumerate(hits, 1):
+        table.add_row(str(i), f"{h.score:.3f}", h.paper.id, h.paper.title)
+    out.print(table)
+
+
+def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Counts: papers, indexed documents, pending index work."""
+    with radar(ctx) as r:
+        data = {
+            "papers": r.store.count_papers(),
+            "indexed": len(r.lexical),
+            "vectors": len(r.vectors) if r.vectors else 0,
+            "embedding_model": r.settings.embed_model,
+            "search_by_meaning": "on" if r.vectors is not None else f"off: {r.vector_problem}",
+            "index_pending": r.pending_index_changes(),
+            "data_dir": str(r.settings.data_dir.resolve()),
+        }
+    if as_json:
+        print_json(data)
+        return
+    table = Table(show_header=False, box=None)
+    for k, v in data.items():
+        table.add_row(k, str(v))
+    out.print(table)
+
+
+def reindex(ctx: typer.Context) -> None:
+    """Rebuild the search indexes from the store (needed after changing the embedding model)."""
+    r = Radar(settings(ctx), rebuild_vectors=True)
+    try:
+        r.lexical.rebuild([])
+        sync_indexes(r)
+        n = len(r.lexical)
+    finally:
+        r.close()
+    out.print(f"reindexed {n} papers")
+
+
+def register(app: typer.Typer) -> None:
+    for fn in (search, show, similar, stats, reindex):
+        app.command()(fn)

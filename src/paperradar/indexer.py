@@ -1,0 +1,85 @@
+"""Keeps the indexes in step with the store: the lexical index and the vector index.
+
+Both remember the store `seq` they reflect and catch up from there, so indexing is incremental,
+resumable after a kill, and `rebuild` is the same walk from zero. Embeddings are computed in
+batches, stored with the model's name and reused for any text whose content hash is known.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+from . import demo_vectors
+from .models import Paper
+from .search.lexical import LexicalIndex
+from .search.vectors import VectorIndex
+from .store import Store
+
+EMBED_BATCH = 256
+Progress = Callable[[int], None] | None
+
+
+class Indexer:
+    def __init__(self, store: Store, lexical: LexicalIndex, vectors: VectorIndex | None, embedder_factory):
+        self.store, self.lexical, self.vectors = store, lexical, vectors
+        self._embedder_factory = embedder_factory  # built on first need: loading the model costs
+
+    def pending(self) -> dict[str, int]:
+        top = self.store.max_seq()
+        out = {"lexical": max(0, top - self.lexical.seq)}
+        if self.vectors is not None:
+            out["vectors"] = max(0, top - self.vectors.seq)
+        return out
+
+    def sync_lexical(self, progress: Progress = None) -> int:
+        if self.store.max_seq() == self.lexical.seq:
+            return 0
+        return self.lexical.sync(self.store.papers_changed_since(self.lexical.seq), progress)
+
+    def sync_vectors(self, progress: Progress = None) -> int:
+        """Embed what changed since the vector index's seq and add it; returns papers handled."""
+        if self.vectors is None or self.store.max_seq() == self.vectors.seq:
+            return 0
+        done = 0
+        for batch in _batches(self.store.papers_changed_since(self.vectors.seq), EMBED_BATCH):
+            self._embed_batch(batch)
+            done += len(batch)
+            if progress:
+                progress(len(batch))
+        return done
+
+    def _embed_batch(self, batch: list[tuple[int, Paper]]) -> None:
+        from .embed import paper_text
+
+        live = [p for _, p in batch if not p.withdrawn]
+        removals = [p.id for _, p in batch if p.withdrawn]
+        model = self.vectors.model
+        hashes = {p.id: p.content_hash() for p in live}
+        known = self.store.embeddings_by_hash(model, sorted(set(hashes.values())))
+        shipped = demo_vectors.load(model)
+        known.update({h: shipped[h] for h in hashes.values() if h not in known and h in shipped})
+        todo = [p for p in live if hashes[p.id] not in known]
+        if todo:
+            fresh = self._embedder_factory().encode([paper_text(p.title, p.abstract) for p in todo])
+            known.update({hashes[p.id]: v for p, v in zip(todo, fresh)})
+        rows = [(p.id, hashes[p.id], known[hashes[p.id]]) for p in live]
+        self.store.put_embeddings(model, rows)
+        self.vectors.apply([(pid, v) for pid, _, v in rows], removals, seq=batch[-1][0])
+
+    def rebuild(self, progress: Progress = None) -> int:
+        n = self.lexical.rebuild(self.store.papers_changed_since(0), progress)
+        if self.vectors is not None:
+            self.vectors.reset()
+            self.sync_vectors()
+        return n
+
+
+def _batches(items: Iterator, size: int) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

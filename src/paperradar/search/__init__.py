@@ -1,0 +1,1 @@
+"""Search: query parsing, lexical and vector retrieval, fusion, highlighting, similar papers."""

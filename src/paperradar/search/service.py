@@ -1,0 +1,152 @@
+"""The search entry point used by the web, the API and the CLI.
+
+Modes: `lexical` (BM25), `vector` (cosine to the query's embedding) and `hybrid` (the default:
+both candidate lists, every candidate scored by both, fused by a weighted sum whose balance
+depends on the query's length; see `fusion`). Filters apply in every mode. Results come back
+as `Paper`s with highlights, loaded from the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from markupsafe import Markup
+
+from ..models import Paper
+from ..store import Store
+from . import analyze, fusion, highlight
+from .lexical import LexicalIndex
+from .query import Query, parse
+from .vectors import VectorIndex
+
+MODES = ("hybrid", "lexical", "vector")
+CANDIDATES = 100  # from each retriever, before fusion
+FILTER_EXACT_MAX = 50_000
+PRF_DOCS = 3  # feedback documents; tuned with `paperradar eval` (docs/search.md)
+PRF_WEIGHT = 1.0  # filtered vector search is exact below this many matching papers
+log = logging.getLogger("paperradar.search")
+
+
+@dataclass
+class Hit:
+    paper: Paper
+    score: float
+    title_html: Markup
+    snippet_html: Markup
+
+
+@dataclass
+class Results:
+    query: Query
+    hits: list[Hit] = field(default_factory=list)
+    total: int = 0
+    mode: str = "hybrid"
+    notice: str | None = None  # e.g. why the mode asked for was not available
+
+
+class SearchService:
+    modes = MODES
+
+    def __init__(self, store: Store, lexical: LexicalIndex, vectors: VectorIndex | None = None,
+                 embedder: Callable | None = None):
+        self.store, self.lexical, self.vectors = store, lexical, vectors
+        self._embedder = embedder
+
+    def search(self, raw: str, *, limit: int = 20, offset: int = 0, mode: str = "hybrid") -> Results:
+        """Raises QueryError for a query that cannot mean anything (bad filter value)."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        q = parse(raw)
+        limit, offset = max(0, min(limit, 200)), max(0, offset)
+        notice = None
+        if mode != "lexical" and q.has_text and not self._vectors_ready():
+            notice = "search by meaning is unavailable (see `paperradar stats`); showing keyword results"
+            mode = "lexical"
+        if mode == "lexical" or not q.has_text:
+            found, total = self.lexical.search(q, limit=limit, offset=offset)
+            scored = [(h.id, h.score) for h in found]
+        else:
+            scored, total = self._ranked(q, mode, offset + limit)
+            scored = scored[offset:offset + limit]
+        return Results(q, self._hits(q, scored), total, mode if q.has_text else "lexical", notice)
+
+    def _vectors_ready(self) -> bool:
+        return self.vectors is not None and len(self.vectors) > 0 and self._embedder is not None
+
+    def _allowed(self, q: Query) -> set[str] | None:
+        if not (q.has_filters or q.excluded):
+            return None
+        return self.lexical.matching_ids(q, limit=FILTER_EXACT_MAX)
+
+    def _ranked(self, q: Query, mode: str, depth: int) -> tuple[list[tuple[str, float]], int]:
+        qvec = self._embedder().encode_query(q.text)
+        allowed = self._allowed(q)
+        k = max(CANDIDATES, depth)
+        if mode == "vector":
+            hits = self.vectors.search(qvec, k, allowed=allowed)
+            return [(h.id, h.score) for h in hits], len(hits)
+        lexical_hits, lexical_total = self.lexical.search(q, limit=k)
+        lex = {h.id: h.score for h in lexical_hits}
+        content = [w for w in q.terms if w not in analyze.STOPWORDS] + [w for p in q.phrases for w in p]
+        weight = fusion.lexical_weight_for(len(content))
+        sem = self._semantic(qvec, k, allowed, lex)
+        fused = fusion.weighted(lex, sem, weight)
+        if PRF_DOCS and fused:
+            # Pseudo-relevance feedback (Rocchio in embedding space): move the query toward the
+            # centroid of the best fused results and score again. The top few results of either
+            # retriever are usually right, and their vectors describe the topic better than a
+            # short query does.
+            top = [d for d, _ in sorted(fused.items(), key=lambda kv: -kv[1])[:PRF_DOCS]]
+            centroid = np.mean([self.vectors.vector(d) for d in top], axis=0)
+            q2 = qvec + PRF_WEIGHT * centroid
+            q2 /= np.linalg.norm(q2) or 1.0
+            sem = self._semantic(q2, k, allowed, lex.keys() | sem.keys())
+            fused = fusion.weighted(lex, sem, weight)
+        if q.phrases:  # a quoted phrase is a requirement: only keyword matches qualify
+            fused = {d: s for d, s in fused.items() if d in lex}
+        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+        return ranked, max(lexical_total, len(ranked))
+
+    def _semantic(self, qvec: np.ndarray, k: int, allowed: set[str] | None, also) -> dict[str, float]:
+        """Cosine to `qvec` for the top k by meaning and for every id in `also` (exactly)."""
+        sem = {h.id: h.score for h in self.vectors.search(qvec, k, allowed=allowed)}
+        for pid in also:
+            if pid not in sem:
+                v = self.vectors.vector(pid)
+                if v is not None:
+                    sem[pid] = float(np.dot(v, qvec))
+        return sem
+
+    def similar(self, paper: Paper, *, limit: int = 10) -> list[Hit]:
+        """Nearest papers by meaning; never the paper itself or another version of it."""
+        if self.vectors is None:
+            return []
+        v = self.vectors.vector(paper.id)
+        if v is None:
+            return []
+        exclude = {paper.id} | ({paper.arxiv_id} if paper.arxiv_id else set())
+        found = self.vectors.search(v, limit + 5, exclude=exclude)
+        scored = [(h.id, h.score) for h in found][: limit + 5]
+        hits = [h for h in self._hits(Query(raw=""), scored) if not _same_work(h.paper, paper)]
+        return hits[:limit]
+
+    def _hits(self, q: Query, scored: list[tuple[str, float]]) -> list[Hit]:
+        papers = self.store.get_papers([pid for pid, _ in scored])
+        m = highlight.matcher(q.terms + [w for p in q.phrases for w in p])
+        hits = []
+        for pid, score in scored:
+            p = papers.get(pid)
+            if p is None:  # index ahead of a store that lost the row: skip, never fail
+                continue
+            hits.append(Hit(p, score, highlight.mark(p.title, m), highlight.snippet(p.abstract, m)))
+        return hits
+
+
+def _same_work(a: Paper, b: Paper) -> bool:
+    """Two records of one paper (another version, or the same title under another id)."""
+    from ..normalize import title_key
+
+    return a.id == b.id or bool(a.arxiv_id and a.arxiv_id == b.arxiv_id) or title_key(a.title) == title_key(b.title)

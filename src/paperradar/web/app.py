@@ -1,0 +1,90 @@
+"""The web application factory: one `Radar` per app, templates with autoescape, error pages.
+
+Errors: pages answer with an HTML page and the right 4xx; `/api/...` answers `{"error": ...}`.
+Nothing unexpected reaches a user as a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import __version__
+from ..config import Settings
+from ..errors import UserError
+from ..radar import Radar
+from ..search.query import QueryError
+from . import api, csrf, pages
+
+HERE = Path(__file__).parent
+log = logging.getLogger("paperradar.web")
+
+
+def templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=True,  # every template, whatever its extension
+        undefined=jinja2.StrictUndefined,
+    )
+    return Jinja2Templates(env=env)
+
+
+def create_app(settings: Settings, radar: Radar | None = None) -> FastAPI:
+    app = FastAPI(title="paperradar", version=__version__,
+                  description="Search, browse and subscribe to research papers. Hugging Face Papers compatible where it overlaps.")
+    app.state.settings = settings
+    app.state.radar = radar or Radar(settings)
+    app.state.secret = settings.secret_key()
+    app.state.templates = templates()
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.middleware("http")
+    async def _csrf_cookie(request: Request, call_next):
+        response = await call_next(request)
+        csrf.set_cookie(request, response)
+        return response
+
+    def is_api(request: Request) -> bool:
+        return request.url.path.startswith("/api/")
+
+    def error(request: Request, status: int, message: str):
+        if is_api(request):
+            return JSONResponse({"error": message, "status": status}, status_code=status)
+        return pages.render(request, "error.html", {"status": status, "message": message}, status=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else "error"
+        if exc.status_code == 404 and message == "Not Found":
+            message = "There is nothing at this address."
+        return error(request, exc.status_code, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        parts = []
+        for e in exc.errors():
+            where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("query", "body", "path"))
+            parts.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
+        return error(request, 400, "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(QueryError)
+    @app.exception_handler(UserError)
+    async def _user_error(request: Request, exc: Exception):
+        return error(request, 400, str(exc))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unexpected error on %s", request.url.path)
+        return error(request, 500, "Something went wrong on our side; the error has been logged.")
+
+    return app

@@ -1,0 +1,50 @@
+"""HTML pages: newest papers, search results, one paper."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+
+from ..search import highlight
+from . import csrf
+
+router = APIRouter(include_in_schema=False)
+
+
+def render(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
+    base = {"request": request, "csrf_token": csrf.token(request), "q": "",
+            "settings": request.app.state.settings}
+    return request.app.state.templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, page: int = Query(1, ge=1, le=100_000)):
+    radar = request.app.state.radar
+    size = radar.settings.page_size
+    papers = radar.store.latest_papers(size + 1, (page - 1) * size)
+    return render(request, "home.html", {
+        "papers": papers[:size], "page": page, "has_next": len(papers) > size,
+        "total": radar.store.count_papers(),
+    })
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search(request: Request, q: str = "", page: int = Query(1, ge=1, le=1000),
+           mode: str = Query("hybrid", pattern="^(hybrid|lexical|vector)$")):
+    radar = request.app.state.radar
+    size = radar.settings.page_size
+    results = radar.search.search(q, limit=size, offset=(page - 1) * size, mode=mode) if q.strip() else None
+    return render(request, "search.html", {
+        "q": q, "results": results, "page": page,
+        "has_next": bool(results and results.total > page * size),
+    })
+
+
+@router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
+def paper(request: Request, paper_id: str):
+    radar = request.app.state.radar
+    p = radar.store.get_paper(paper_id)
+    if p is None:
+        raise HTTPException(404, f"No paper with id {paper_id!r}.")
+    return render(request, "paper.html", {"paper": p, "abstract_html": highlight.mark(p.abstract, highlight.matcher([])),
+                                          "similar": radar.search.similar(p, limit=8)})

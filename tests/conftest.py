@@ -1,0 +1,92 @@
+"""Shared fixtures: real data dirs in tmp, a demo-loaded radar, a real uvicorn server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from paperradar.config import Settings
+from paperradar.radar import Radar, demo_files
+
+SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+
+# Every test data dir shares one cache of built model graphs (keyed by the weights' hash), so
+# the ONNX graph is built once per machine rather than once per test.
+os.environ.setdefault("PAPERRADAR_MODELS_DIR", str(Path(tempfile.gettempdir()) / "paperradar-test-models"))
+
+
+@pytest.fixture(scope="session")
+def seed_files() -> list[Path]:
+    """The five listing pages: ../shared/seeds when present, else the copy shipped in the package."""
+    files = sorted(SEEDS.glob("*.txt")) if SEEDS.is_dir() else []
+    return files or demo_files()
+
+
+def make_settings(data_dir: Path, **kw) -> Settings:
+    return Settings(data_dir=data_dir, **kw)
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def demo_radar(tmp_path_factory) -> Radar:
+    """A data dir loaded with the demo corpus and indexed; shared, so tests must not write to it."""
+    r = Radar(make_settings(tmp_path_factory.mktemp("demo") / "data"))
+    r.load_demo_if_empty()
+    r.sync_indexes()
+    yield r
+    r.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """uvicorn serving an app in a background thread, on a free loopback port."""
+
+    def __init__(self, app):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.time() + 15
+        while not self.server.started:
+            if time.time() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live(demo_radar):
+    from paperradar.web.app import create_app
+
+    with LiveServer(create_app(demo_radar.settings, demo_radar)) as server:
+        yield server
+
+
+@pytest.fixture
+def http(live):
+    with httpx.Client(base_url=live.url, timeout=10) as client:
+        yield client

@@ -1,0 +1,101 @@
+"""Search by meaning: hybrid is the default, similar papers, restarts, and the model-change guard."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from paperradar.cli import app
+from paperradar.models import Paper
+from paperradar.radar import Radar
+from paperradar.search.vectors import ReindexNeeded, VectorIndex
+
+runner = CliRunner()
+
+
+def test_natural_language_query_finds_gradient_inversion(demo_radar):
+    q = "can a server recover the private images a client trained on from the model updates it uploads"
+    titles = [h.paper.title.lower() for h in demo_radar.search.search(q, limit=5).hits]
+    assert any("gradient" in t or "inversion" in t or "leakage" in t for t in titles[:3]), titles
+
+
+def test_hybrid_is_the_default_and_modes_differ(demo_radar):
+    q = "synthesizing a tiny set of training images that matches training on the full dataset"
+    default = [h.paper.id for h in demo_radar.search.search(q, limit=10).hits]
+    hybrid = [h.paper.id for h in demo_radar.search.search(q, limit=10, mode="hybrid").hits]
+    lexical = [h.paper.id for h in demo_radar.search.search(q, limit=10, mode="lexical").hits]
+    assert default == hybrid and hybrid != lexical
+
+
+def test_similar_never_returns_the_paper_itself(demo_radar):
+    hit = demo_radar.search.search("knowledge distillation", limit=1).hits[0]
+    similar = demo_radar.search.similar(hit.paper, limit=10)
+    assert len(similar) == 10
+    assert hit.paper.id not in {h.paper.id for h in similar}
+    assert [h.score for h in similar] == sorted((h.score for h in similar), reverse=True)
+
+
+def test_similar_excludes_other_versions_of_the_paper(settings):
+    r = Radar(settings)
+    base = dict(abstract="We distill a large teacher network into a small student network.", authors=["A. B"])
+    r.store.upsert_papers([
+        Paper(id="2001.00001", arxiv_id="2001.00001", version=1, title="Distilling students", **base),
+        Paper(id="t-listing", title="Distilling Students", **base),  # the same work seen on a listing
+        Paper(id="2001.00002", arxiv_id="2001.00002", title="Teachers and students in distillation",
+              abstract="Knowledge distillation from teacher to student."),
+        Paper(id="2001.00003", arxiv_id="2001.00003", title="Protein folding", abstract="Proteins fold."),
+    ])
+    r.store.upsert_papers([Paper(id="2001.00001", arxiv_id="2001.00001", version=2, title="Distilling students",
+                                 abstract=base["abstract"] + " Revised.")])
+    r.sync_indexes()
+    p = r.store.get_paper("2001.00001")
+    ids = [h.paper.id for h in r.search.similar(p, limit=5)]
+    assert ids[0] == "2001.00002" and "2001.00001" not in ids and "t-listing" not in ids
+    r.close()
+
+
+def test_vectors_survive_a_restart(settings):
+    r = Radar(settings)
+    r.load_demo_if_empty()
+    r.sync_indexes()
+    before = [h.paper.id for h in r.search.search("normalizing flows", limit=10).hits]
+    r.close()
+    again = Radar(settings)
+    assert again.pending_index_changes() == 0 and len(again.vectors) == 576
+    assert [h.paper.id for h in again.search.search("normalizing flows", limit=10).hits] == before
+    again.close()
+
+
+def test_changing_the_model_needs_a_reindex(settings, tmp_path):
+    r = Radar(settings)
+    r.load_demo_if_empty()
+    r.sync_indexes()
+    r.close()
+    with pytest.raises(ReindexNeeded, match="built with model 'all-MiniLM-L6-v2'.*paperradar reindex"):
+        VectorIndex(settings.data_dir / "index" / "vectors", "another-model", 384)
+    # An index left by another model: search says so and falls back to keywords, never mixes.
+    state = settings.data_dir / "index" / "vectors" / "state.json"
+    state.write_text(json.dumps({**json.loads(state.read_text()), "model": "old-model"}))
+    stale = Radar(settings)
+    assert "old-model" in stale.vector_problem
+    results = stale.search.search("normalizing flows", limit=3)
+    assert results.mode == "lexical" and "unavailable" in results.notice
+    stale.close()
+    fixed = runner.invoke(app, ["-d", str(settings.data_dir), "reindex"])
+    assert fixed.exit_code == 0, fixed.output
+    again = Radar(settings)
+    assert again.vector_problem is None and len(again.vectors) == 576
+    again.close()
+
+
+def test_cli_modes_and_similar(tmp_path, seed_files):
+    d = str(tmp_path)
+    runner.invoke(app, ["-d", d, "ingest", "pages", *map(str, seed_files)])
+    for mode in ("hybrid", "lexical", "vector"):
+        r = runner.invoke(app, ["-d", d, "search", "neural architecture search", "--mode", mode, "--json", "-n", "5"])
+        assert r.exit_code == 0 and len(json.loads(r.stdout)) == 5
+    bad = runner.invoke(app, ["-d", d, "search", "x", "--mode", "fuzzy"])
+    assert bad.exit_code == 1 and "--mode must be one of" in bad.output
+    first = json.loads(runner.invoke(app, ["-d", d, "search", "muP", "--json", "-n", "1"]).stdout)[0]
+    sim = json.loads(runner.invoke(app, ["-d", d, "similar", first["id"], "--json", "-n", "3"]).stdout)
+    assert len(sim) == 3 and first["id"] not in [s["id"] for s in sim]

@@ -1,0 +1,102 @@
+"""The web app through a real uvicorn on 127.0.0.1: pages, JSON API, errors, OpenAPI."""
+
+from markupsafe import escape
+import re
+
+import pytest
+
+
+def test_home_lists_newest_papers_paginated(http):
+    page1 = http.get("/")
+    assert page1.status_code == 200
+    assert "576 in the radar" in page1.text
+    assert page1.text.count('class="paper"') == 20
+    page2 = http.get("/?page=2")
+    assert page2.text.count('class="paper"') == 20
+    assert re.findall(r'href="/papers/([^"]+)"', page1.text)[0] not in page2.text
+    assert 'rel="prev"' in page2.text and 'rel="next"' in page2.text
+
+
+def test_search_page_highlights(http):
+    r = http.get("/search", params={"q": "gradient inversion"})
+    assert r.status_code == 200
+    assert "<mark>" in r.text and "Results for" in r.text
+
+
+def test_search_page_escapes_the_query(http):
+    r = http.get("/search", params={"q": '<script>alert("x")</script>'})
+    assert r.status_code == 200
+    assert "<script>alert" not in r.text and "&lt;script&gt;" in r.text
+
+
+@pytest.mark.parametrize("q", ['"unbalanced', "NEAR(", "-", "don't", "x" * 10_000, "*"])
+def test_hostile_queries_are_never_500(http, q):
+    assert http.get("/search", params={"q": q}).status_code == 200
+    assert http.get("/api/papers/search", params={"q": q}).status_code == 200
+
+
+def test_bad_filter_is_a_400_with_a_message(http):
+    r = http.get("/api/papers/search", params={"q": "flows from:yesterday"})
+    assert r.status_code == 400
+    assert r.json()["error"].startswith("from: expects a date")
+    page = http.get("/search", params={"q": "flows to:2020-02-31"})
+    assert page.status_code == 400 and "to: expects a date" in page.text
+
+
+def test_paper_page(http):
+    first = http.get("/api/papers/search", params={"q": "normalizing flows", "limit": 1}).json()[0]
+    r = http.get(f"/papers/{first['id']}")
+    assert r.status_code == 200
+    assert first["title"] in r.text
+    assert "Where it was seen" in r.text
+
+
+def test_api_search_shape_and_order(http):
+    items = http.get("/api/papers/search", params={"q": "normalizing flows", "limit": 5}).json()
+    assert len(items) == 5
+    assert {"id", "title", "summary", "score", "authors", "publishedAt"} <= set(items[0])
+    scores = [i["score"] for i in items]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_api_paper_and_404s(http):
+    hit = http.get("/api/papers/search", params={"q": "distillation", "limit": 1}).json()[0]
+    paper = http.get(f"/api/papers/{hit['id']}").json()
+    assert paper["id"] == hit["id"] and paper["seenOn"]
+    missing = http.get("/api/papers/does-not-exist")
+    assert missing.status_code == 404 and missing.json()["error"] == "no paper with id 'does-not-exist'"
+    page = http.get("/papers/does-not-exist")
+    assert page.status_code == 404 and "Not found" in page.text
+    assert http.get("/no/such/page").status_code == 404
+
+
+def test_api_validation_errors_are_400_json(http):
+    r = http.get("/api/papers/search", params={"q": "x", "limit": "many"})
+    assert r.status_code == 400 and "limit" in r.json()["error"]
+    assert http.get("/api/papers/search", params={"q": ""}).status_code == 400
+    assert http.get("/api/papers/search").status_code == 400
+
+
+def test_openapi_docs(http):
+    assert http.get("/docs").status_code == 200
+    spec = http.get("/openapi.json").json()
+    assert "/api/papers/search" in spec["paths"]
+
+
+def test_no_external_assets(http):
+    html = http.get("/").text
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert http.get("/static/style.css").status_code == 200
+
+
+def test_api_modes_and_similar(http):
+    for mode in ("hybrid", "lexical", "vector"):
+        r = http.get("/api/papers/search", params={"q": "neural operator learning", "mode": mode, "limit": 5})
+        assert r.status_code == 200 and len(r.json()) == 5
+    assert http.get("/api/papers/search", params={"q": "x", "mode": "magic"}).status_code == 400
+    first = http.get("/api/papers/search", params={"q": "knowledge distillation", "limit": 1}).json()[0]
+    similar = http.get(f"/api/papers/{first['id']}/similar", params={"limit": 5}).json()
+    assert len(similar) == 5 and first["id"] not in {s["id"] for s in similar}
+    assert http.get("/api/papers/nope/similar").status_code == 404
+    page = http.get(f"/papers/{first['id']}")
+    assert "Similar papers" in page.text and str(escape(similar[0]["title"])) in page.text
