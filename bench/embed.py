@@ -23,15 +23,25 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
-sys.path.insert(0, str(HERE))
-
-from demo_corpus import demo_papers  # noqa: E402
 
 from paperradar.embed import Embedder, paper_text  # noqa: E402
+from paperradar.normalize import normalize_paper  # noqa: E402
+from paperradar.radar import demo_files  # noqa: E402
+from paperradar.sources.pages import read_page  # noqa: E402
 
 DEV_QUERIES = HERE.parent.parent / "shared" / "eval" / "dev_queries.jsonl"
 TARGET_RATE = 60.0
 TARGET_OVERLAP = 0.9
+
+
+def demo_papers() -> list[tuple[str, str]]:
+    """(title, abstract) of each distinct demo paper, as ingest sees them."""
+    papers = {}
+    for page in demo_files():
+        for paper in read_page(page).papers:
+            paper = normalize_paper(paper)
+            papers.setdefault(paper.content_hash(), (paper.title, paper.abstract))
+    return list(papers.values())
 
 
 def dev_queries(path: Path) -> list[str]:
