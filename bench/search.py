@@ -54,12 +54,24 @@ def papers(n: int, seed: int = 0):
     for i in range(n):
         base, other = rng.choice(titles).split(), rng.choice(titles).split()
         cut = rng.randrange(1, max(2, len(base)))
-        title = " ".join(base[:cut] + other[rng.randrange(len(other)):][:4])
+        # a made-up rare word keeps titles distinct (the store merges equal titles) and gives the
+        # vocabulary the long tail of names and acronyms real titles have
+        title = " ".join(base[:cut] + other[rng.randrange(len(other)):][:4] + [_rare_word(i)])
         abstract = " ".join(rng.sample(sentences, rng.randint(4, 9)))
         day = dt.date(2015, 1, 1) + dt.timedelta(days=rng.randrange(3900))
         yield Paper(id=f"{2000 + i // 100000:04d}.{i % 100000:05d}", arxiv_id=f"{2000 + i // 100000:04d}.{i % 100000:05d}",
                     version=1, title=title, abstract=abstract, authors=rng.sample(names, rng.randint(1, 6)),
                     categories=rng.sample(CATS, rng.randint(1, 3)), published=day)
+
+
+def _rare_word(i: int) -> str:
+    letters = "bcdfghjklmnpqrstvwxz"
+    word = ""
+    while True:
+        i, r = divmod(i, len(letters))
+        word += letters[r] + "aeiou"[r % 5]
+        if not i:
+            return word.capitalize()
 
 
 def synthetic_vectors(rows: int, rng: np.random.Generator, topics_model) -> np.ndarray:

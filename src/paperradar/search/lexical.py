@@ -27,9 +27,11 @@ SCHEMA_VERSION = 2
 # Field weights, tuned on the dev queries with `paperradar eval` (see docs/search.md).
 TITLE_BOOST = 1.5
 AUTHOR_BOOST = 1.0
-PROXIMITY_MAX_WORDS = 6
-PROXIMITY_SLOP = 1
+MAX_OR_TERMS = 10
+PROXIMITY_MAX_WORDS = 4
 PROXIMITY_BOOST = 1.0
+COMMON_SHARE = 0.25
+COMMON_MIN_DOCS = 100_000  # below this the walks are cheap: keep every word
 COMMIT_EVERY = 50_000
 
 
@@ -154,22 +156,41 @@ class LexicalIndex:
             [(tantivy.Occur.Should, tantivy.Query.boost_query(self._phrase(f, toks), w)) for f, w in boosts.items()]
         )
 
+    def _selective(self, words: list[str]) -> list[str]:
+        """The query's stems worth a posting-list walk: at most MAX_OR_TERMS, rarest first, and,
+        in a large index, none found in more than COMMON_SHARE of the papers unless nothing
+        else is left.
+
+        Such a word ("learning" in an ML corpus) adds almost nothing to BM25 (its IDF is near
+        zero) but costs a walk over most of the index: 5 ms for 700,000 postings.
+        """
+        stems = list(dict.fromkeys(analyze._stemmer.stemWords(words)))
+        searcher = self.index.searcher()
+        total = searcher.num_docs
+        if total < COMMON_MIN_DOCS and len(stems) <= MAX_OR_TERMS:
+            return stems  # small index: every word, walks are cheap
+        freq = {t: searcher.doc_freq("abstract", t) for t in stems}
+        rare = [t for t in stems if freq[t] <= COMMON_SHARE * total] if total >= COMMON_MIN_DOCS else stems
+        return sorted(rare or stems, key=freq.get)[:MAX_OR_TERMS]
+
     def build(self, q: Query) -> tantivy.Query | None:
-        """The tantivy query for `q`, or None when nothing could match."""
+        """The tantivy query for `q`, or None when nothing could match.
+
+        Words become one flat disjunction of per-field term queries, the shape tantivy can
+        answer with block-max WAND (top-k without scoring every match).
+        """
         boosts = {"title": TITLE_BOOST, "abstract": 1.0, "authors": AUTHOR_BOOST}
         must: list[tuple] = []
         words = [w for w in q.terms if w not in analyze.STOPWORDS] or q.terms
-        words = list(dict.fromkeys(words))
-        if words:
-            should = [(tantivy.Occur.Should, self._text_query([w], boosts)) for w in words]
-            if 1 < len(words) <= PROXIMITY_MAX_WORDS:
-                # the words next to each other (a little slop) score extra: "gradient inversion"
-                # in a title beats "gradient" and "inversion" far apart
-                toks = analyze._stemmer.stemWords(words)
-                should += [(tantivy.Occur.Should, tantivy.Query.boost_query(
-                    tantivy.Query.phrase_query(self.schema, f, toks, slop=PROXIMITY_SLOP), w * PROXIMITY_BOOST))
-                    for f, w in (("title", TITLE_BOOST), ("abstract", 1.0))]
-            must.append((tantivy.Occur.Must, tantivy.Query.boolean_query(should)))
+        should = [(tantivy.Occur.Should, tantivy.Query.boost_query(self._term(f, t), b))
+                  for t in self._selective(words) for f, b in boosts.items()] if words else []
+        if 1 < len(words) <= PROXIMITY_MAX_WORDS:
+            # the words side by side in the title (one word of slop) score extra: "gradient
+            # inversion" in a title beats the two words apart. Titles only: their postings are
+            # short, where a phrase over abstracts would walk most of a large index.
+            toks = analyze._stemmer.stemWords(list(dict.fromkeys(words)))
+            should.append((tantivy.Occur.Should, tantivy.Query.boost_query(
+                tantivy.Query.phrase_query(self.schema, "title", toks, slop=1), TITLE_BOOST * PROXIMITY_BOOST)))
         for phrase in q.phrases:
             must.append((tantivy.Occur.Must, self._text_query(phrase, boosts)))
         for author in q.authors:
@@ -183,6 +204,10 @@ class LexicalIndex:
             hi = q.date_to and int(q.date_to.strftime("%Y%m%d"))
             must.append((tantivy.Occur.Must, tantivy.Query.range_query(
                 self.schema, "day", tantivy.FieldType.Integer, lo or None, hi or None)))
+        if should and not must and not q.excluded:
+            return tantivy.Query.boolean_query(should)
+        if should:
+            must.append((tantivy.Occur.Must, tantivy.Query.boolean_query(should)))
         if not must:
             return None
         for ex in q.excluded:

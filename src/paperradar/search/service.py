@@ -9,6 +9,7 @@ as `Paper`s with highlights, loaded from the store.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -55,6 +56,7 @@ class SearchService:
                  embedder: Callable | None = None):
         self.store, self.lexical, self.vectors = store, lexical, vectors
         self._embedder = embedder
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="embed-query")
 
     def search(self, raw: str, *, limit: int = 20, offset: int = 0, mode: str = "hybrid") -> Results:
         """Raises QueryError for a query that cannot mean anything (bad filter value)."""
@@ -77,11 +79,15 @@ class SearchService:
     def _vectors_ready(self) -> bool:
         return self.vectors is not None and len(self.vectors) > 0 and self._embedder is not None
 
-    def _vector_hits(self, q: Query, qvec: np.ndarray, k: int) -> list:
-        """Top k by meaning among the papers passing `q`'s filters."""
+    def _vector_hits(self, q: Query, qvec: np.ndarray, k: int, memo: dict | None = None) -> list:
+        """Top k by meaning among the papers passing `q`'s filters (`memo` keeps the filter's
+        matches between calls for one query)."""
         if not (q.has_filters or q.excluded):
             return self.vectors.search(qvec, k)
-        keys, complete = self.lexical.matching_keys(q, limit=FILTER_EXACT_MAX)
+        memo = {} if memo is None else memo
+        if "allowed" not in memo:
+            memo["allowed"] = self.lexical.matching_keys(q, limit=FILTER_EXACT_MAX)
+        keys, complete = memo["allowed"]
         if complete:  # few enough to score them all exactly
             return self.vectors.search(qvec, k, allowed=keys)
         # Many papers pass: take a deep candidate list by meaning and keep those that pass.
@@ -90,16 +96,23 @@ class SearchService:
         return [h for h in hits if paper_key(h.id) in passing][:k]
 
     def _ranked(self, q: Query, mode: str, depth: int) -> tuple[list[tuple[str, float]], int]:
-        qvec = self._embedder().encode_query(q.text)
         k = max(CANDIDATES, depth)
         if mode == "vector":
-            hits = self._vector_hits(q, qvec, k)
+            hits = self._vector_hits(q, self._embedder().encode_query(q.text), k)
             return [(h.id, h.score) for h in hits], len(hits)
+        # The query's embedding (onnxruntime) and the keyword search (tantivy) both release the
+        # GIL: run them side by side, on the two cores.
+        pending_vector = self._pool.submit(lambda: self._embedder().encode_query(q.text))
         lexical_hits, _ = self.lexical.search(q, limit=k)
+        qvec = pending_vector.result()
         lex = {h.id: h.score for h in lexical_hits}
         content = [w for w in q.terms if w not in analyze.STOPWORDS] + [w for p in q.phrases for w in p]
         weight = fusion.lexical_weight_for(len(content))
-        sem = self._semantic(q, qvec, k, lex)
+        # A quoted phrase is a requirement: only keyword matches qualify, so the vectors only
+        # score those (no retrieval by meaning).
+        depth_by_meaning = 0 if q.phrases else k
+        memo: dict = {}
+        sem = self._semantic(q, qvec, depth_by_meaning, lex, memo)
         fused = fusion.weighted(lex, sem, weight)
         if PRF_DOCS and fused:
             # Pseudo-relevance feedback (Rocchio in embedding space): move the query toward the
@@ -107,24 +120,19 @@ class SearchService:
             # retriever are usually right, and their vectors describe the topic better than a
             # short query does.
             top = [d for d, _ in sorted(fused.items(), key=lambda kv: -kv[1])[:PRF_DOCS]]
-            centroid = np.mean([self.vectors.vector(d) for d in top], axis=0)
+            centroid = np.mean(list(self.vectors.vectors_of(top).values()), axis=0)
             q2 = qvec + PRF_WEIGHT * centroid
             q2 /= np.linalg.norm(q2) or 1.0
-            sem = self._semantic(q, q2, k, lex.keys() | sem.keys())
+            sem = self._semantic(q, q2, depth_by_meaning, lex.keys() | sem.keys(), memo)
             fused = fusion.weighted(lex, sem, weight)
-        if q.phrases:  # a quoted phrase is a requirement: only keyword matches qualify
-            fused = {d: s for d, s in fused.items() if d in lex}
         ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
         return ranked, len(ranked)
 
-    def _semantic(self, q: Query, qvec: np.ndarray, k: int, also) -> dict[str, float]:
+    def _semantic(self, q: Query, qvec: np.ndarray, k: int, also, memo: dict) -> dict[str, float]:
         """Cosine to `qvec` for the top k by meaning and for every id in `also` (exactly)."""
-        sem = {h.id: h.score for h in self._vector_hits(q, qvec, k)}
-        for pid in also:
-            if pid not in sem:
-                v = self.vectors.vector(pid)
-                if v is not None:
-                    sem[pid] = float(np.dot(v, qvec))
+        sem = {h.id: h.score for h in self._vector_hits(q, qvec, k, memo)} if k else {}
+        for pid, v in self.vectors.vectors_of([p for p in also if p not in sem]).items():
+            sem[pid] = float(np.dot(v, qvec))
         return sem
 
     def similar(self, paper: Paper, *, limit: int = 10) -> list[Hit]:

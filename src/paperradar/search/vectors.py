@@ -11,6 +11,7 @@ another model raises `ReindexNeeded` rather than mixing vectors.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +21,10 @@ import numpy as np
 from .keys import paper_key
 
 ANN_SPEC = "HNSW32,SQ8"  # faiss index_factory string; SQ8 keeps 1M x 384 dims in ~400 MB
-ANN_SEARCH = "efSearch=96"
+ANN_SEARCH = "efSearch=128"
 ANN_THRESHOLD = 200_000
-ANN_RERANK = 200  # ANN candidates re-scored exactly  # below this, exact search is fast enough and exactly right
+ANN_RERANK = 100  # ANN candidates re-scored exactly
+ROW_CACHE = 50_000  # rows read for exact scores kept in memory (75 MB at 384 dims)  # below this, exact search is fast enough and exactly right
 
 
 class ReindexNeeded(RuntimeError):
@@ -92,9 +94,13 @@ class VectorIndex:
             self._add_to_ann(self.ann.ntotal)
 
     def _map_vectors(self) -> None:
-        # Memory-mapped: with an ANN index the full matrix is only touched row by row, so a
-        # million vectors do not have to be resident.
+        # Memory-mapped for exact search and for building the ANN index; searches with an ANN
+        # index read single rows instead (`_rows`).
         n = len(self.ids)
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
+        self._fd = os.open(self.path / "vectors.f32", os.O_RDONLY) if n else None
+        self._row_cache: dict[int, np.ndarray] = {}
         # (np.asarray: a plain ndarray view of the map; memmap-typed results are slow to work with)
         self.vectors = (np.asarray(np.memmap(self.path / "vectors.f32", dtype=np.float32, mode="r", shape=(n, self.dim)))
                         if n else np.zeros((0, self.dim), np.float32))
@@ -140,7 +146,9 @@ class VectorIndex:
     def _build_ann(self) -> None:
         import faiss
 
-        index = faiss.index_factory(self.dim, ANN_SPEC, faiss.METRIC_INNER_PRODUCT)
+        # L2 on unit vectors ranks exactly as cosine does, and HNSW builds better graphs for
+        # a metric than for raw inner products
+        index = faiss.index_factory(self.dim, ANN_SPEC, faiss.METRIC_L2)
         sample = self.vectors[np.random.default_rng(0).choice(len(self.vectors), min(len(self.vectors), 100_000), replace=False)]
         index.train(sample)
         faiss.ParameterSpace().set_index_parameters(index, ANN_SEARCH)
@@ -167,7 +175,7 @@ class VectorIndex:
 
     def vector(self, paper_id: str) -> np.ndarray | None:
         row = self.row_of.get(paper_id)
-        return None if row is None else self.vectors[row]
+        return None if row is None else self._rows(np.array([row]))[0]
 
     def search(self, query: np.ndarray, k: int, *, allowed: np.ndarray | None = None,
                exclude: set[str] = frozenset()) -> list[VectorHit]:
@@ -179,7 +187,7 @@ class VectorIndex:
             return self._exact_among(query, k, self.rows_for_keys(allowed), exclude)
         if self.ann is not None:
             want = k + len(exclude)
-            _, rows = self.ann.search(query[None, :], min(max(want * 2, ANN_RERANK), len(self.ids)))
+            _, rows = self.ann.search(query[None, :], min(max(want + 20, ANN_RERANK), len(self.ids)))
             rows = np.array([r for r in rows[0] if r >= 0 and int(r) not in self.deleted], dtype=np.int64)
             # Rerank with the exact float32 vectors: SQ8 codes blur near-ties.
             return self._exact_among(query, k, rows, exclude)
@@ -205,14 +213,38 @@ class VectorIndex:
         found = sorted_keys[pos] == keys if len(sorted_keys) else np.zeros(len(keys), bool)
         return rows[pos[found]]
 
-    def keys_of(self, rows: list[int]) -> list[int]:
-        return [int(self.keys[r]) for r in rows]
+    def _rows(self, rows: np.ndarray) -> np.ndarray:
+        """Vectors of some rows. With an ANN index they are read with pread, not through the
+        map: a long-running server would otherwise end up with the whole file (1.4 GB at a
+        million papers) mapped and counted in its memory."""
+        if self.ann is None:
+            return self.vectors[rows]
+        size = self.dim * 4
+        out = np.empty((len(rows), self.dim), np.float32)
+        cache = self._row_cache
+        if len(cache) > ROW_CACHE:
+            cache.clear()
+        for i, r in enumerate(rows):
+            r = int(r)
+            v = cache.get(r)
+            if v is None:  # rows are append-only, so a cached row never goes stale
+                v = cache[r] = np.frombuffer(os.pread(self._fd, size, r * size), np.float32)
+            out[i] = v
+        return out
+
+    def vectors_of(self, paper_ids) -> dict[str, np.ndarray]:
+        """Vectors of many papers at once (unknown ids are left out)."""
+        known = [(pid, self.row_of[pid]) for pid in paper_ids if pid in self.row_of]
+        if not known:
+            return {}
+        found = self._rows(np.array([row for _, row in known]))
+        return {pid: found[i] for i, (pid, _) in enumerate(known)}
 
     def _exact_among(self, query: np.ndarray, k: int, rows: np.ndarray, exclude=frozenset()) -> list[VectorHit]:
         if not len(rows):
             return []
-        scores = np.asarray(self.vectors[np.sort(rows)] @ query)
         rows = np.sort(rows)
+        scores = self._rows(rows) @ query
         order = np.argsort(-scores, kind="stable")
         hits = []
         for i in order:
