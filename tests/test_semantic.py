@@ -114,3 +114,17 @@ def test_ann_index_recovers_rows_added_after_its_last_save(tmp_path):
     again = VectorIndex(tmp_path / "v", "m", 384, ann_threshold=200)
     assert again.ann.ntotal == 300 and again.seq == 300
     assert again.search(vecs[299], 1)[0].id == "p299"
+
+
+def test_int8_model_builds_its_own_index_and_never_mixes(tmp_path, seed_files):
+    d = str(tmp_path)
+    runner.invoke(app, ["-d", d, "ingest", "pages", *map(str, seed_files[:1])])
+    int8 = {"PAPERRADAR_EMBED_INT8": "1"}
+    stale = runner.invoke(app, ["-d", d, "search", "normalizing flows", "--json"], env=int8)
+    assert "reindex" in stale.output  # fp32 vectors on disk: keyword results and a clear message
+    assert runner.invoke(app, ["-d", d, "reindex"], env=int8).exit_code == 0
+    stats = json.loads(runner.invoke(app, ["-d", d, "stats", "--json"], env=int8).stdout)
+    assert stats["embedding_model"] == "all-MiniLM-L6-v2-int8" and stats["vectors"] == 56
+    hits = json.loads(runner.invoke(app, ["-d", d, "search", "rocket engine combustion instability", "--json", "-n", "1"],
+                                    env=int8).stdout)
+    assert "Thermoacoustic Instabilities" in hits[0]["title"]

@@ -39,7 +39,7 @@ class Radar:
         self._embedder_lock = threading.Lock()
         try:
             dim = model_spec(settings.embed_model).dim
-            self.vectors = VectorIndex(index_dir / "vectors", settings.embed_model, dim, fresh=rebuild_vectors)
+            self.vectors = VectorIndex(index_dir / "vectors", settings.embedding_name, dim, fresh=rebuild_vectors)
         except (ReindexNeeded, EmbedError) as e:
             self.vector_problem = str(e)
         self.indexer = Indexer(self.store, self.lexical, self.vectors, self.embedder)
@@ -50,7 +50,8 @@ class Radar:
         with self._embedder_lock:
             if threads not in self._embedders:
                 self._embedders[threads] = Embedder(self.settings.model_cache,
-                                                    model=self.settings.embed_model, threads=threads)
+                                                    model=self.settings.embed_model,
+                                                    quantized=self.settings.embed_int8, threads=threads)
             return self._embedders[threads]
 
     def query_embedder(self) -> Embedder:

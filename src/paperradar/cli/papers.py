@@ -96,7 +96,7 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
             "papers": r.store.count_papers(),
             "indexed": len(r.lexical),
             "vectors": len(r.vectors) if r.vectors else 0,
-            "embedding_model": r.settings.embed_model,
+            "embedding_model": r.settings.embedding_name,
             "search_by_meaning": "on" if r.vectors is not None else f"off: {r.vector_problem}",
             "index_pending": r.pending_index_changes(),
             "data_dir": str(r.settings.data_dir.resolve()),

@@ -55,7 +55,8 @@ def embedding_functions(settings, store: Store, embedder: Callable | None = None
                 holder["e"] = embedder()
             else:
                 from ..embed import Embedder  # loading the model costs a second; only when needed
-                holder["e"] = Embedder(settings.model_cache, model=settings.embed_model)
+                holder["e"] = Embedder(settings.model_cache, model=settings.embed_model,
+                                       quantized=settings.embed_int8)
         return holder["e"]
 
     def embed_texts(texts: list[str]) -> np.ndarray:
