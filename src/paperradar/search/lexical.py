@@ -31,7 +31,7 @@ MAX_OR_TERMS = 10
 PROXIMITY_MAX_WORDS = 4
 PROXIMITY_BOOST = 1.0
 COMMON_SHARE = 0.25
-COMMON_MIN_DOCS = 100_000  # below this the walks are cheap: keep every word
+LARGE_INDEX = 100_000  # papers; below this every word of a query is used
 COMMIT_EVERY = 50_000
 
 
@@ -157,8 +157,8 @@ class LexicalIndex:
         )
 
     def _selective(self, words: list[str]) -> list[str]:
-        """The query's stems worth a posting-list walk: at most MAX_OR_TERMS, rarest first, and,
-        in a large index, none found in more than COMMON_SHARE of the papers unless nothing
+        """The query's stems worth a posting-list walk. In a large index: at most MAX_OR_TERMS,
+        rarest first, and none found in more than COMMON_SHARE of the papers unless nothing
         else is left.
 
         Such a word ("learning" in an ML corpus) adds almost nothing to BM25 (its IDF is near
@@ -167,10 +167,10 @@ class LexicalIndex:
         stems = list(dict.fromkeys(analyze._stemmer.stemWords(words)))
         searcher = self.index.searcher()
         total = searcher.num_docs
-        if total < COMMON_MIN_DOCS and len(stems) <= MAX_OR_TERMS:
-            return stems  # small index: every word, walks are cheap
+        if total < LARGE_INDEX:
+            return stems  # a small index: every word, the walks are cheap
         freq = {t: searcher.doc_freq("abstract", t) for t in stems}
-        rare = [t for t in stems if freq[t] <= COMMON_SHARE * total] if total >= COMMON_MIN_DOCS else stems
+        rare = [t for t in stems if freq[t] <= COMMON_SHARE * total]
         return sorted(rare or stems, key=freq.get)[:MAX_OR_TERMS]
 
     def build(self, q: Query) -> tantivy.Query | None:
