@@ -102,7 +102,8 @@ def build(data_dir: Path, n: int, reuse_store: bool = False) -> dict:
         ingest(r.store, papers(n))
     t_store = time.perf_counter() - t0
     t0 = time.perf_counter()
-    r.lexical.rebuild(r.store.papers_changed_since(0))
+    r.lexical.reset()
+    r.indexer.sync_lexical()
     t_lexical = time.perf_counter() - t0
     r.close()
     return {"papers": n, "store_s": t_store, "lexical_s": t_lexical, "vectors_s": build_vectors(data_dir)}

@@ -69,12 +69,12 @@ class Indexer:
         self.store.put_embeddings(model, rows)
         self.vectors.apply([(pid, v) for pid, _, v in rows], removals, seq=batch[-1][0])
 
-    def rebuild(self, progress: Progress = None) -> int:
-        n = self.lexical.rebuild(self.store.papers_changed_since(0), progress)
+    def reset(self) -> None:
+        """Empty both indexes; the next syncs rebuild them from the store (stored vectors are
+        reused by content hash, so only a new model re-embeds)."""
+        self.lexical.reset()
         if self.vectors is not None:
             self.vectors.reset()
-            self.sync_vectors()
-        return n
 
 
 def _batches(items: Iterator, size: int) -> Iterator[list]:

@@ -73,7 +73,8 @@ class Radar:
         return n
 
     def rebuild_indexes(self, progress=None) -> int:
-        return self.indexer.rebuild(progress)
+        self.indexer.reset()
+        return self.sync_indexes(progress)
 
     def load_demo_if_empty(self) -> IngestReport | None:
         """Fill an empty store with the bundled demo corpus; does nothing otherwise."""

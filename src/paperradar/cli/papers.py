@@ -120,9 +120,9 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
 
 def reindex(ctx: typer.Context) -> None:
     """Rebuild the search indexes from the store (needed after changing the embedding model)."""
-    r = Radar(settings(ctx), rebuild_vectors=True)
+    r = Radar(settings(ctx), rebuild_vectors=True)  # opens even when another model built the vectors
     try:
-        r.lexical.rebuild([])
+        r.indexer.reset()
         sync_indexes(r)
         n = len(r.lexical)
     finally:

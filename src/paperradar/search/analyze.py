@@ -47,6 +47,11 @@ def tokens(text: str) -> list[str]:
     return _stemmer.stemWords(words(text))
 
 
+def stems(folded_words: list[str]) -> list[str]:
+    """Stems of words already folded by `words` (a query's terms)."""
+    return _stemmer.stemWords(folded_words)
+
+
 def stem(word: str) -> str:
     return _stemmer.stemWord(fold(word))
 

@@ -68,10 +68,11 @@ class LexicalIndex:
         self.path = path
         self.path.mkdir(parents=True, exist_ok=True)
         state = self._state()
-        if state.get("schema") != SCHEMA_VERSION:
-            self._reset()
         self.schema = _schema()
-        self.index = tantivy.Index(self.schema, str(self.path), reuse=True)
+        if state.get("schema") != SCHEMA_VERSION:
+            self.reset()
+        else:
+            self.index = tantivy.Index(self.schema, str(self.path), reuse=True)
 
     # --- state -----------------------------------------------------------------------------
     @property
@@ -89,10 +90,12 @@ class LexicalIndex:
         tmp.write_text(json.dumps({"schema": SCHEMA_VERSION, "seq": seq}))
         tmp.replace(self._state_file)
 
-    def _reset(self) -> None:
+    def reset(self) -> None:
+        """Empty the index; the next `sync` from the store (seq 0) rebuilds it."""
         shutil.rmtree(self.path, ignore_errors=True)
         self.path.mkdir(parents=True, exist_ok=True)
         self._save_state(0)
+        self.index = tantivy.Index(self.schema, str(self.path), reuse=False)
 
     @property
     def seq(self) -> int:
@@ -136,11 +139,6 @@ class LexicalIndex:
         self.index.reload()
         return done
 
-    def rebuild(self, changes, progress=None) -> int:
-        self._reset()
-        self.index = tantivy.Index(self.schema, str(self.path), reuse=False)
-        return self.sync(changes, progress)
-
     # --- searching -------------------------------------------------------------------------
     def _term(self, field: str, token: str) -> tantivy.Query:
         return tantivy.Query.term_query(self.schema, field, token)
@@ -151,12 +149,12 @@ class LexicalIndex:
         return tantivy.Query.phrase_query(self.schema, field, toks)
 
     def _text_query(self, words: list[str], boosts: dict[str, float]) -> tantivy.Query:
-        toks = analyze._stemmer.stemWords(words)
+        toks = analyze.stems(words)
         return tantivy.Query.boolean_query(
             [(tantivy.Occur.Should, tantivy.Query.boost_query(self._phrase(f, toks), w)) for f, w in boosts.items()]
         )
 
-    def _selective(self, words: list[str]) -> list[str]:
+    def _selective(self, stems: list[str]) -> list[str]:
         """The query's stems worth a posting-list walk. In a large index: at most MAX_OR_TERMS,
         rarest first, and none found in more than COMMON_SHARE of the papers unless nothing
         else is left.
@@ -164,7 +162,6 @@ class LexicalIndex:
         Such a word ("learning" in an ML corpus) adds almost nothing to BM25 (its IDF is near
         zero) but costs a walk over most of the index: 5 ms for 700,000 postings.
         """
-        stems = list(dict.fromkeys(analyze._stemmer.stemWords(words)))
         searcher = self.index.searcher()
         total = searcher.num_docs
         if total < LARGE_INDEX:
@@ -182,15 +179,15 @@ class LexicalIndex:
         boosts = {"title": TITLE_BOOST, "abstract": 1.0, "authors": AUTHOR_BOOST}
         must: list[tuple] = []
         words = [w for w in q.terms if w not in analyze.STOPWORDS] or q.terms
+        stems = list(dict.fromkeys(analyze.stems(words)))
         should = [(tantivy.Occur.Should, tantivy.Query.boost_query(self._term(f, t), b))
-                  for t in self._selective(words) for f, b in boosts.items()] if words else []
+                  for t in self._selective(stems) for f, b in boosts.items()]
         if 1 < len(words) <= PROXIMITY_MAX_WORDS:
             # the words side by side in the title (one word of slop) score extra: "gradient
             # inversion" in a title beats the two words apart. Titles only: their postings are
             # short, where a phrase over abstracts would walk most of a large index.
-            toks = analyze._stemmer.stemWords(list(dict.fromkeys(words)))
             should.append((tantivy.Occur.Should, tantivy.Query.boost_query(
-                tantivy.Query.phrase_query(self.schema, "title", toks, slop=1), TITLE_BOOST * PROXIMITY_BOOST)))
+                tantivy.Query.phrase_query(self.schema, "title", analyze.stems(list(dict.fromkeys(words))), slop=1), TITLE_BOOST * PROXIMITY_BOOST)))
         for phrase in q.phrases:
             must.append((tantivy.Occur.Must, self._text_query(phrase, boosts)))
         for author in q.authors:

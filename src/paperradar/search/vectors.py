@@ -203,7 +203,7 @@ class VectorIndex:
         scores = self.vectors @ query
         if self.deleted:
             scores[list(self.deleted)] = -np.inf
-        top = min(k + len(exclude) + len(self.deleted), len(scores))
+        top = min(k + len(exclude), len(scores))  # deleted rows score -inf: never ahead of a live one
         rows = np.argpartition(-scores, top - 1)[:top] if top < len(scores) else np.arange(len(scores))
         rows = rows[np.argsort(-scores[rows], kind="stable")]
         hits = [VectorHit(self.ids[r], float(scores[r])) for r in rows
