@@ -35,7 +35,7 @@ class Radar:
         self.lexical = LexicalIndex(index_dir / "lexical")
         self.vectors: VectorIndex | None = None
         self.vector_problem: str | None = None  # why search by meaning is off, if it is
-        self._embedders: dict[int, Embedder] = {}
+        self._embedder: Embedder | None = None
         self._embedder_lock = threading.Lock()
         try:
             dim = model_spec(settings.embed_model).dim
@@ -43,22 +43,15 @@ class Radar:
         except (ReindexNeeded, EmbedError) as e:
             self.vector_problem = str(e)
         self.indexer = Indexer(self.store, self.lexical, self.vectors, self.embedder)
-        self.search = SearchService(self.store, self.lexical, self.vectors, self.query_embedder)
+        self.search = SearchService(self.store, self.lexical, self.vectors, self.embedder)
 
-    def embedder(self, threads: int | None = None) -> Embedder:
-        """The embedding model, loaded on first use (a second or two); all cores by default."""
+    def embedder(self) -> Embedder:
+        """The embedding model, loaded on first use (a second or two); batches use every core."""
         with self._embedder_lock:
-            if threads not in self._embedders:
-                self._embedders[threads] = Embedder(self.settings.model_cache,
-                                                    model=self.settings.embed_model,
-                                                    quantized=self.settings.embed_int8, threads=threads)
-            return self._embedders[threads]
-
-    def query_embedder(self) -> Embedder:
-        # One thread: in hybrid search the query's embedding runs beside the keyword search, one
-        # core each. Two threads embed a lone query faster (16 tokens: 3.6 ms against 5.7 ms
-        # idle) but made hybrid slower at a million papers (p95 22.7 ms against 18.4 ms).
-        return self.embedder(threads=1)
+            if self._embedder is None:
+                self._embedder = Embedder(self.settings.model_cache, model=self.settings.embed_model,
+                                          quantized=self.settings.embed_int8)
+            return self._embedder
 
     def close(self) -> None:
         self.store.close()

@@ -58,6 +58,7 @@ def _quantize(source: Path, target: Path, shape: BertShape) -> None:
     accuracy), and so do the nodes `precision_sensitive_matmuls` names.
     """
     # Imported here: the quantization tooling is slow to import and only needed once.
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     logging.disable(logging.WARNING)  # it advises "pre-processing" on the root logger; not for us
@@ -67,8 +68,10 @@ def _quantize(source: Path, target: Path, shape: BertShape) -> None:
             target,
             weight_type=QuantType.QInt8,
             per_channel=True,
-            op_types_to_quantize=["MatMul"],
+            op_types_to_quantize=["MatMul", "Attention"],
             nodes_to_exclude=precision_sensitive_matmuls(shape),
+            # Shape inference cannot type the outputs of onnxruntime's own fused ops.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
     except OSError:
         raise
