@@ -52,7 +52,7 @@ papers = Table(
 sightings = Table(
     "sightings",
     metadata,
-    Column("paper_id", String(64), nullable=False, index=True),
+    Column("paper_id", String(64), nullable=False),  # looked up through uq_sighting
     Column("source", String(32), nullable=False),
     Column("ref", Text, nullable=False),
     Column("position", Integer, nullable=False, default=0),
