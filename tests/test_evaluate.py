@@ -48,3 +48,10 @@ def test_eval_rejects_a_malformed_file_with_its_line(tmp_path):
     bad.write_text('{"query": "x", "relevant": {}}\nnot json\n')
     r = CliRunner().invoke(app, ["-d", str(tmp_path / "d"), "eval", str(bad)])
     assert r.exit_code == 1 and "q.jsonl:2: not a judged query" in r.output
+
+
+def test_eval_on_an_empty_store_says_so_instead_of_scoring_zero(tmp_path):
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"qid": "1", "query": "gradient inversion", "style": "keyword", "relevant": {"Some Title": 2}}\n')
+    r = CliRunner().invoke(app, ["-d", str(tmp_path / "d"), "eval", str(queries)])
+    assert r.exit_code == 1 and "has no papers: ingest the judged corpus first" in r.output

@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
+from ..errors import UserError
 from ..evaluate import evaluate, load_queries
 from .common import err, out, print_json, radar, sync_indexes
 
@@ -22,6 +23,10 @@ def eval_cmd(
     with radar(ctx) as r:
         sync_indexes(r)
         judged = load_queries(queries, r.store)
+        if not r.store.count_papers():
+            # Every judged title would be "missing" and every score 0: say what is wrong instead.
+            raise UserError(f"the store in {r.settings.data_dir} has no papers: ingest the judged corpus first "
+                            f"(`paperradar ingest pages FILES`, or start `paperradar serve` once for the demo corpus)")
         for q in judged:
             for title in q.missing:
                 err.print(f"[yellow]query {q.qid}: judged title not in the store:[/] {title}", highlight=False)
