@@ -7,6 +7,7 @@ import socket
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -15,6 +16,7 @@ import uvicorn
 
 from paperradar.config import Settings
 from paperradar.radar import Radar, demo_files
+from paperradar.store import Store
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 
@@ -37,6 +39,34 @@ def make_settings(data_dir: Path, **kw) -> Settings:
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return make_settings(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A real PostgreSQL 16 for the session (the pgserver wheel: initdb and start, a few
+    seconds), listening on a unix socket in a temporary folder; stopped at the end."""
+    # pgserver's platformdirs wants a runtime dir; without one it warns and uses /tmp anyway.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("xdg-runtime")))
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path) -> Store:
+    """An empty store, once on a SQLite file and once on its own PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/p.db"
+    else:
+        server = request.getfixturevalue("postgres")
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        server.psql(f"CREATE DATABASE {name};")
+        url = server.get_uri(name).replace("postgresql://", "postgresql+psycopg://", 1)
+    s = Store(url)
+    yield s
+    s.close()
 
 
 @pytest.fixture(scope="session")

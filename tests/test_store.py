@@ -1,11 +1,15 @@
-"""The store: a real SQLite file; upserts are idempotent and merge duplicates."""
+"""The store, on a real SQLite file and on a real PostgreSQL: upserts are idempotent and merge duplicates."""
 
 import datetime as dt
 import sqlite3
 
+import numpy as np
+import pytest
+from sqlalchemy import text
+
 from paperradar.models import Paper, Sighting
 from paperradar.normalize import normalize_paper
-from paperradar.store import Store
+from paperradar.store import PlannedDigest, Store, SubscriberExists
 
 
 def paper(title="Attention Is All You Need", **kw) -> Paper:
@@ -18,19 +22,22 @@ def test_sqlite_file_in_wal_mode(tmp_path):
     assert mode == "wal"
 
 
-def test_reingesting_the_same_input_changes_nothing(tmp_path):
-    store = Store(f"sqlite:///{tmp_path}/p.db")
+def raw_rows(store: Store) -> list:
+    with store.engine.connect() as conn:
+        return conn.execute(text("SELECT * FROM papers ORDER BY id")).all()
+
+
+def test_reingesting_the_same_input_changes_nothing(store):
     batch = [paper(sightings=[Sighting("pages", "a.txt", 1)]), paper("Other", sightings=[Sighting("pages", "a.txt", 2)])]
     first = store.upsert_papers(batch)
-    before = sqlite3.connect(tmp_path / "p.db").execute("SELECT * FROM papers ORDER BY id").fetchall()
+    before = raw_rows(store)
     again = store.upsert_papers(batch)
-    after = sqlite3.connect(tmp_path / "p.db").execute("SELECT * FROM papers ORDER BY id").fetchall()
+    after = raw_rows(store)
     assert (first.added, again.added, again.updated, again.unchanged, again.new_sightings) == (2, 0, 0, 2, 0)
     assert before == after
 
 
-def test_same_paper_on_two_pages_is_one_paper_seen_twice(tmp_path):
-    store = Store(f"sqlite:///{tmp_path}/p.db")
+def test_same_paper_on_two_pages_is_one_paper_seen_twice(store):
     r = store.upsert_papers([paper(sightings=[Sighting("pages", "a.txt", 3, "Mar 11")]),
                              paper("attention is all you NEED", sightings=[Sighting("pages", "b.txt", 7)])])
     assert r.added == 1 and r.unchanged == 1
@@ -38,8 +45,7 @@ def test_same_paper_on_two_pages_is_one_paper_seen_twice(tmp_path):
     assert [(s.ref, s.position) for s in stored.sightings] == [("a.txt", 3), ("b.txt", 7)]
 
 
-def test_arxiv_record_enriches_a_listing_page_paper(tmp_path):
-    store = Store(f"sqlite:///{tmp_path}/p.db")
+def test_arxiv_record_enriches_a_listing_page_paper(store):
     listed = store.upsert_papers([paper()]).ids[0]
     r = store.upsert_papers([paper(arxiv_id="1706.03762v5", authors=["Ashish Vaswani"],
                                    categories=["cs.CL"], published=dt.date(2017, 6, 12))])
@@ -49,18 +55,69 @@ def test_arxiv_record_enriches_a_listing_page_paper(tmp_path):
     assert store.get_paper("1706.03762").id == listed  # found by arXiv id too
 
 
-def test_listing_page_never_overwrites_arxiv_metadata(tmp_path):
-    store = Store(f"sqlite:///{tmp_path}/p.db")
+def test_listing_page_never_overwrites_arxiv_metadata(store):
     store.upsert_papers([paper(arxiv_id="1706.03762", version=2, abstract="The real abstract.")])
     r = store.upsert_papers([paper(abstract="A shortened listing abstract.")])
     assert r.unchanged == 1
     assert store.get_paper("1706.03762").abstract == "The real abstract."
 
 
-def test_changes_bump_seq_for_the_indexes(tmp_path):
-    store = Store(f"sqlite:///{tmp_path}/p.db")
+def test_changes_bump_seq_for_the_indexes(store):
     store.upsert_papers([paper(), paper("Other")])
     seq = store.max_seq()
     store.upsert_papers([paper(abstract="Transformers, revised.", version=2)])
     changed = list(store.papers_changed_since(seq))
     assert [p.abstract for _, p in changed] == ["Transformers, revised."]
+
+
+def test_a_page_of_an_import_commits_with_its_checkpoint_and_withdrawals(store):
+    store.upsert_papers([paper("Old", arxiv_id="2001.00001")])
+    result, gone = store.apply_batch([paper("New", arxiv_id="2001.00002")], withdrawn=["2001.00001"],
+                                     checkpoint=("harvest:test", "token-2"), bulk=True)
+    assert (result.added, gone) == (1, 1)
+    assert store.get_paper("2001.00001").withdrawn and not store.get_paper("2001.00002").withdrawn
+    assert store.get_meta("harvest:test") == "token-2"
+
+
+def test_embeddings_are_found_by_content_hash_per_model(store):
+    pid = store.upsert_papers([paper()]).ids[0]
+    h = store.get_paper(pid).content_hash()
+    v = np.arange(384, dtype=np.float32) / 384
+    store.put_embeddings("m1", [(pid, h, v)])
+    assert np.array_equal(store.embeddings_by_hash("m1", [h])[h], v)
+    assert store.embeddings_by_hash("m2", [h]) == {}
+    assert np.array_equal(store.get_embedding("m1", pid), v)
+
+
+def test_runs_are_recorded_newest_first(store):
+    first = store.start_run("update")
+    store.finish_run(first, "ok", {"added": 3})
+    second = store.start_run("update")
+    store.finish_run(second, "failed", {}, error="upstream 503")
+    runs = store.last_runs(job="update")
+    assert [(r.status, r.error) for r in runs] == [("failed", "upstream 503"), ("ok", None)]
+
+
+def test_subscribers_and_rate_limits(store):
+    now = dt.datetime(2026, 11, 22, 8, 0)
+    s = store.add_subscriber("a@example.org", now=now, topics=["diffusion"])
+    with pytest.raises(SubscriberExists):
+        store.add_subscriber("a@example.org", now=now)
+    assert store.confirm_subscriber(s.id, now).status == "active"
+    assert [x.email for x in store.list_subscribers("active")] == ["a@example.org"]
+    hits = [store.hit_rate_limit("ip:1", limit=2, window=dt.timedelta(minutes=1), now=now) for _ in range(3)]
+    assert hits == [True, True, False]
+    assert store.remove_subscriber("a@example.org") and store.get_subscriber(s.id) is None
+
+
+def test_a_planned_digest_is_claimed_once_and_sent(store):
+    now = dt.datetime(2026, 11, 22, 8, 0)
+    s = store.add_subscriber("a@example.org", now=now)
+    store.confirm_subscriber(s.id, now)
+    day = now.date()
+    store.plan_digests([PlannedDigest(s.id, day, "<m1@example.org>", [{"id": "p1", "score": 1.0, "reasons": []}], now)], now)
+    claimed = store.claim_outbox(up_to=day, now=now, owner="worker-1")
+    assert [(c.subscriber.email, c.items[0]["id"]) for c in claimed] == [("a@example.org", "p1")]
+    assert store.claim_outbox(up_to=day, now=now, owner="worker-2") == []  # nobody sends it twice
+    store.outbox_sent(claimed[0].id, now, subscriber_id=s.id)
+    assert store.outbox_counts(day) == {"sent": 1}
