@@ -40,7 +40,7 @@ def cached_model(cache_dir: Path, files: ModelFiles, weights_sha256: str, *, qua
     int8 = cache_dir / f"{stem}-int8.onnx"
     if not _is_valid(int8):
         log.info("quantizing %s to %s", fp32.name, int8.name)
-        _write_atomically(int8, lambda tmp: _quantize(fp32, tmp, BertShape.from_files(files)))
+        _write_atomically(int8, lambda tmp: _quantize(fp32, tmp))
     return int8
 
 
@@ -51,8 +51,8 @@ def _build_fp32(files: ModelFiles) -> bytes:
     return build_graph(load_file(str(files.weights)), shape).SerializeToString()
 
 
-def _quantize(source: Path, target: Path, shape: BertShape) -> None:
-    """int8 weights (per output channel), activations quantized on the fly, MatMuls only.
+def _quantize(source: Path, target: Path) -> None:
+    """int8 weights (per output channel), activations quantized on the fly: MatMuls and Attention.
 
     The embedding table stays fp32 (quantizing the Gather saves memory, not time, and costs
     accuracy), and so do the nodes `precision_sensitive_matmuls` names.
@@ -69,7 +69,7 @@ def _quantize(source: Path, target: Path, shape: BertShape) -> None:
             weight_type=QuantType.QInt8,
             per_channel=True,
             op_types_to_quantize=["MatMul", "Attention"],
-            nodes_to_exclude=precision_sensitive_matmuls(shape),
+            nodes_to_exclude=precision_sensitive_matmuls(),
             # Shape inference cannot type the outputs of onnxruntime's own fused ops.
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
