@@ -121,3 +121,8 @@ def test_a_planned_digest_is_claimed_once_and_sent(store):
     assert store.claim_outbox(up_to=day, now=now, owner="worker-2") == []  # nobody sends it twice
     store.outbox_sent(claimed[0].id, now, subscriber_id=s.id)
     assert store.outbox_counts(day) == {"sent": 1}
+
+
+def test_a_new_sqlite_file_uses_16k_pages(tmp_path):
+    Store(f"sqlite:///{tmp_path}/p.db").close()
+    assert sqlite3.connect(tmp_path / "p.db").execute("PRAGMA page_size").fetchone()[0] == 16384

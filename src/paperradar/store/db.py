@@ -19,6 +19,10 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
+            # Takes effect only when the file is created (an existing database keeps its size).
+            # 16 KiB pages instead of 4: a million-paper snapshot import cost 14% less CPU per
+            # paper (bench/import.py: 107 against 124 us), and fetching papers was no slower.
+            cur.execute("PRAGMA page_size=16384")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
