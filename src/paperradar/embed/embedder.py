@@ -100,12 +100,7 @@ class Embedder:
             return len(rows)
 
         batches = _length_batches(ids, batch_tokens)
-        if self.threads == 1 or len(batches) == 1:
-            for done in map(run, batches):
-                if progress is not None:
-                    progress(done)
-            return out
-        with ThreadPoolExecutor(self.threads, thread_name_prefix="embed") as pool:
+        with ThreadPoolExecutor(min(self.threads, len(batches)), thread_name_prefix="embed") as pool:
             for done in pool.map(run, batches):
                 if progress is not None:
                     progress(done)

@@ -114,7 +114,11 @@ class SearchService:
         # and its exact cosine to the query.
         ids = list(vectors)
         matrix = np.stack([vectors[i] for i in ids]) if ids else np.zeros((0, len(qvec)), np.float32)
-        fused = fusion.weighted(lex, dict(zip(ids, (matrix @ qvec).tolist())), weight)
+
+        def fuse(query_vector: np.ndarray) -> dict[str, float]:
+            return fusion.weighted(lex, dict(zip(ids, (matrix @ query_vector).tolist())), weight)
+
+        fused = fuse(qvec)
         top = [d for d, _ in sorted(fused.items(), key=lambda kv: -kv[1])[:PRF_DOCS] if d in vectors]
         if top:
             # Pseudo-relevance feedback (Rocchio in embedding space): move the query toward the
@@ -124,7 +128,7 @@ class SearchService:
             # the dev queries, and cost 2 ms at a million papers.)
             q2 = qvec + PRF_WEIGHT * np.mean([vectors[d] for d in top], axis=0)
             q2 /= np.linalg.norm(q2) or 1.0
-            fused = fusion.weighted(lex, dict(zip(ids, (matrix @ q2).tolist())), weight)
+            fused = fuse(q2)
         ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
         return ranked, len(ranked)
 
