@@ -128,3 +128,14 @@ def test_int8_model_builds_its_own_index_and_never_mixes(tmp_path, seed_files):
     hits = json.loads(runner.invoke(app, ["-d", d, "search", "rocket engine combustion instability", "--json", "-n", "1"],
                                     env=int8).stdout)
     assert "Thermoacoustic Instabilities" in hits[0]["title"]
+
+
+def test_queries_use_the_int8_twin_of_the_papers_model_unless_told_not_to(demo_radar, settings):
+    # fp32 papers, int8 queries (the default): same vector space, 3x faster per query
+    assert demo_radar.embedder().name == "all-MiniLM-L6-v2"
+    query_model = demo_radar.query_embedder()
+    assert query_model.name == "all-MiniLM-L6-v2-int8"
+    text = "recovering private training images from shared gradients"
+    assert float(query_model.encode_query(text) @ demo_radar.embedder().encode_query(text)) > 0.98
+    exact = Radar(settings.model_copy(update={"query_int8": False}))
+    assert exact.query_embedder() is exact.embedder()

@@ -32,6 +32,8 @@ def serve(
         if report:
             err.print(f"loaded the demo corpus: {report.added} papers")
     sync_indexes(r)
+    if r.vectors is not None and len(r.vectors):
+        r.query_embedder()  # loaded now rather than by the first search (a second or two)
     err.print(f"paperradar serving {s.data_dir.resolve()} at http://{s.host}:{s.port}")
     try:
         uvicorn.run(create_app(s, r), host=s.host, port=s.port, log_level="warning")

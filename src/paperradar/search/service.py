@@ -91,25 +91,27 @@ class SearchService:
         passing = self.lexical.filter_keys(q, [paper_key(h.id) for h in hits])
         return [h for h in hits if paper_key(h.id) in passing][:k]
 
+    def _embed_and_retrieve(self, q: Query, k: int, retrieve: bool) -> tuple[np.ndarray, list]:
+        qvec = self._embedder().encode_query(q.text)
+        return qvec, (self._vector_hits(q, qvec, k) if retrieve else [])
+
     def _ranked(self, q: Query, mode: str, depth: int) -> tuple[list[tuple[str, float]], int]:
         k = max(CANDIDATES, depth)
         if mode == "vector":
             hits = self._vector_hits(q, self._embedder().encode_query(q.text), k)
             return [(h.id, h.score) for h in hits], len(hits)
-        # The query's embedding (onnxruntime) and the keyword search (tantivy) both release the
-        # GIL: run them side by side, on the two cores.
-        pending_vector = self._pool.submit(lambda: self._embedder().encode_query(q.text))
+        # The query's embedding (onnxruntime) and its retrieval by meaning (faiss) run on one
+        # core while the keyword search (tantivy) runs on the other; all three release the GIL.
+        # A quoted phrase is a requirement: only keyword matches qualify, so the vectors only
+        # score those (no retrieval by meaning).
+        pending = self._pool.submit(self._embed_and_retrieve, q, k, retrieve=not q.phrases)
         lexical_hits, _ = self.lexical.search(q, limit=k)
         lex = {h.id: h.score for h in lexical_hits}
         vectors = self.vectors.vectors_of(lex)  # needs no query vector: done while it is computed
-        qvec = pending_vector.result()
+        qvec, by_meaning = pending.result()
         content = [w for w in q.terms if w not in analyze.STOPWORDS] + [w for p in q.phrases for w in p]
         weight = fusion.lexical_weight_for(len(content))
-        # A quoted phrase is a requirement: only keyword matches qualify, so the vectors only
-        # score those (no retrieval by meaning).
-        if not q.phrases:
-            found = [h.id for h in self._vector_hits(q, qvec, k) if h.id not in vectors]
-            vectors.update(self.vectors.vectors_of(found))
+        vectors.update(self.vectors.vectors_of([h.id for h in by_meaning if h.id not in vectors]))
         # Every candidate of either list is scored by both: BM25 (0 when only found by meaning)
         # and its exact cosine to the query.
         ids = list(vectors)
