@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from paperradar.models import Sighting
-from paperradar.normalize import normalize_paper, parse_arxiv_id, tex_to_unicode
+from paperradar.normalize import clean_text, normalize_paper, parse_arxiv_id, tex_to_unicode
 from paperradar.models import Paper
 from paperradar.sources.arxiv_atom import parse_feed
 from paperradar.sources.arxiv_common import rfc822_date, split_authors
@@ -56,8 +56,18 @@ def test_normalize_converts_tex_only_when_asked():
     assert normalize_paper(paper).version == 3 and normalize_paper(paper).id == "2401.00001"
 
 
+@pytest.mark.parametrize("text", [
+    "  We study\nthings.\n", "a\n\nb", "a \n b", "tab\there", "nb\u00a0sp", "ideo\u3000space", "nul\x00led",
+    "line\u2028sep", "clean already", "", "   ", "\n", "é \n é",
+])
+def test_clean_text_collapses_every_kind_of_whitespace(text):
+    assert clean_text(text) == " ".join(text.replace("\x00", "").split())
+
+
 @pytest.mark.parametrize("ref, expected", [
     ("2401.01234", ("2401.01234", None)),
+    ("2401.01234v2\n", ("2401.01234", 2)),
+    (" 2401.01234 ", ("2401.01234", None)),
     ("2401.01234v2", ("2401.01234", 2)),
     ("arXiv:0704.0001", ("0704.0001", None)),
     ("hep-th/9901001", ("hep-th/9901001", None)),

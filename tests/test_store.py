@@ -1,6 +1,7 @@
 """The store, on a real SQLite file and on a real PostgreSQL: upserts are idempotent and merge duplicates."""
 
 import datetime as dt
+import json
 import sqlite3
 
 import numpy as np
@@ -9,7 +10,7 @@ from sqlalchemy import text
 
 from paperradar.models import Paper, Sighting
 from paperradar.normalize import normalize_paper
-from paperradar.store import PlannedDigest, Store, SubscriberExists
+from paperradar.store import PaperRow, PlannedDigest, Store, SubscriberExists, paper_row
 
 
 def paper(title="Attention Is All You Need", **kw) -> Paper:
@@ -77,6 +78,21 @@ def test_a_page_of_an_import_commits_with_its_checkpoint_and_withdrawals(store):
     assert (result.added, gone) == (1, 1)
     assert store.get_paper("2001.00001").withdrawn and not store.get_paper("2001.00002").withdrawn
     assert store.get_meta("harvest:test") == "token-2"
+
+
+def test_prepared_rows_store_and_merge_like_papers(store):
+    # A snapshot parser process hands over PaperRows; they dedupe against Papers and each other.
+    listed = store.upsert_papers([paper("Gödel numbering revisited", authors=["Kurt Gödel"])]).ids[0]
+    arxiv = paper("Gödel Numbering, Revisited", arxiv_id="2001.00009", version=2, authors=["Kurt Gödel", "A \"B\""])
+    fresh = paper("Fresh", arxiv_id="2001.00010")
+    rows = [PaperRow(paper_row(p), p.sightings) for p in (arxiv, fresh, fresh)]
+    r = store.upsert_papers(rows)
+    assert (r.added, r.updated, r.unchanged) == (1, 1, 1) and r.ids == [listed, "2001.00010", "2001.00010"]
+    assert store.get_paper(listed).authors == ["Kurt Gödel", 'A "B"']
+    stored = raw_rows(store)
+    row = next(row for row in stored if row[0] == listed)
+    assert json.dumps(["Kurt Gödel", 'A "B"'], ensure_ascii=False) in row
+    assert store.upsert_papers(rows).unchanged == 3 and raw_rows(store) == stored
 
 
 def test_embeddings_are_found_by_content_hash_per_model(store):

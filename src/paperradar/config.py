@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     harvest_timeout_s: float = Field(120.0, description="Seconds to wait for one arXiv response before counting it as failed.")
     update_first_days: int = Field(7, description="How many days back `update` starts a set it has never harvested.")
     api_batch: int = Field(100, description="arXiv ids per API request for `add`.")
-    import_batch: int = Field(5000, description="Papers per transaction (and per checkpoint) when importing a snapshot.")
+    import_batch: int = Field(20000, description="Papers per transaction (and per checkpoint) when importing a snapshot; larger batches rewrite fewer index pages per paper.")
     worker_time: str = Field("02:00", description="UTC time (HH:MM) `worker` runs `update` each day; arXiv's metadata is out by about 01:00 UTC (8 pm US Eastern).")
     # digest (docs/digest.md)
     previous_secret_keys: list[str] = Field([], description="Older secrets still accepted for signed links (key rotation); new links use the data dir's secret.")

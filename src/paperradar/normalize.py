@@ -6,7 +6,6 @@ paper arriving from two sources is recognised as one.
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import re
@@ -17,6 +16,7 @@ from .models import Paper
 _KEY_WORD = re.compile(r"[a-z0-9]+")
 _NEW_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$")
 _OLD_ID = re.compile(r"^([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?$")
+_ARXIV_PREFIX = re.compile(r"^arxiv:", re.IGNORECASE)
 _URL_PREFIX = re.compile(
     r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/", re.IGNORECASE
 )
@@ -26,7 +26,12 @@ def clean_text(text: str | None) -> str:
     """Collapse runs of whitespace (newlines, tabs, NBSP) to one space and strip."""
     if not text:
         return ""
-    # str.split() splits on exactly the characters `\s` matches, and is several times faster.
+    # The common case first, four C-speed scans: line breaks inside otherwise clean text (an
+    # arXiv abstract). Printable text holds no whitespace but " " and no NUL, so with no double
+    # space it is already what the split below would make; half the cost on an abstract.
+    flat = text.strip().replace("\n", " ")
+    if flat.isprintable() and "  " not in flat:
+        return flat
     return " ".join(text.replace("\x00", "").split())
 
 
@@ -103,9 +108,12 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
     Accepts new-style (2401.01234, 2401.01234v2), old-style (hep-th/9901001v1, math.GT/0309136),
     `arXiv:` prefixes and abs/pdf URLs with or without `.pdf`. Returns None if it is not one.
     """
+    m = _NEW_ID.fullmatch(text)
+    if m:  # a bare new-style id, as every snapshot line has: skip the clean-up below
+        return m.group(1), int(m.group(2)) if m.group(2) else None
     s = text.strip()
     s = _URL_PREFIX.sub("", s)
-    s = re.sub(r"^arxiv:", "", s, flags=re.IGNORECASE)
+    s = _ARXIV_PREFIX.sub("", s)
     s = s.split("?")[0].split("#")[0].rstrip("/")
     if s.endswith(".pdf"):
         s = s[:-4]
@@ -146,7 +154,8 @@ def normalize_paper(paper: Paper, *, tex: bool = False) -> Paper:
         categories.insert(0, primary)
     # A shallow copy with the fields set: what `Paper.replace` gives, without re-running
     # __init__ (this runs once per record of a multi-million-line snapshot).
-    out = copy.copy(paper)
+    out = object.__new__(type(paper))
+    out.__dict__.update(paper.__dict__)
     out.__dict__.update(
         id=paper.id or arxiv_id or derived_id(title),
         arxiv_id=arxiv_id,

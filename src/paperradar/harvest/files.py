@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -62,17 +63,20 @@ def import_jsonl(store: Store, path: str | os.PathLike, *, batch: int = 5000, re
 
 
 class _Committer:
-    """Commits batches on one background thread while the caller parses the next batch.
+    """Commits batches on one background thread while the caller parses the next ones.
 
-    SQLite does its writing with the GIL released, so parsing and writing overlap. One batch is
-    in flight at a time and batches commit in order, each with its checkpoint, so what a kill
-    leaves behind is exactly as resumable as with inline commits.
+    SQLite does its writing with the GIL released, so parsing and writing overlap. Up to
+    `AHEAD` batches wait behind the one being written, so a slow commit (they slow down as the
+    indexes grow) does not stall the parser; batches commit in order, each with its checkpoint,
+    so what a kill leaves behind is exactly as resumable as with inline commits.
     """
+
+    AHEAD = 2
 
     def __init__(self, store: Store, key: str, counts: Counts, on_change: OnChange | None):
         self.store, self.key, self.counts, self.on_change = store, key, counts, on_change
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-commit")
-        self.pending: Future | None = None
+        self.pending: deque[tuple[Future, int]] = deque()
 
     def __enter__(self) -> "_Committer":
         return self
@@ -82,21 +86,25 @@ class _Committer:
             if exc[0] is None:
                 self.wait()
         finally:
+            for future, _ in self.pending:
+                future.cancel()
             self.pool.shutdown(wait=True)
 
     def submit(self, papers: list, offset: int, line: int) -> None:
-        self.wait()
+        while len(self.pending) > self.AHEAD:
+            self._account(*self.pending.popleft())
         checkpoint = (self.key, json.dumps({"offset": offset, "line": line}))
-        self.pending = self.pool.submit(self.store.apply_batch, papers, checkpoint=checkpoint, bulk=True)
-        self.pending.size = len(papers)
+        future = self.pool.submit(self.store.apply_batch, papers, checkpoint=checkpoint, bulk=True)
+        self.pending.append((future, len(papers)))
 
     def wait(self) -> None:
-        """Wait for the batch in flight and count it (raising what the commit raised)."""
-        if self.pending is None:
-            return
-        done, self.pending = self.pending, None
+        """Wait for every batch in flight and count them (raising what a commit raised)."""
+        while self.pending:
+            self._account(*self.pending.popleft())
+
+    def _account(self, done: Future, size: int) -> None:
         result, _ = done.result()
-        self.counts.records += done.size
+        self.counts.records += size
         self.counts.pages += 1
         self.counts.add_result(result)
         if self.on_change is not None and (result.added or result.updated):

@@ -1,8 +1,10 @@
 """Reading a big snapshot on a second core: `iter_snapshot` in a forked helper process.
 
 Parsing (JSON, TeX, normalization) costs about as much CPU as storing, so for a large file one
-process parses while the importing process stores. The helper sends batches of plain values
-(marshal, much cheaper to receive than pickled objects) through a pipe; the pipe's small
+process parses while the importing process stores. The helper also turns each paper into its
+store row (`PaperRow`), so a new paper needs no Python work in the importer beyond its insert.
+It sends batches of plain values (marshal, much cheaper to receive than pickled objects)
+through a pipe; the pipe's small
 buffer keeps memory bounded, and when the importer dies the helper's next send fails and it
 exits. Items arrive in file order with their line numbers and offsets, exactly as
 `iter_snapshot` yields them, so checkpoints and resumption are unchanged. Small files, and
@@ -21,19 +23,18 @@ from typing import Iterator
 from ..models import Paper, Sighting
 from ..sources.arxiv_jsonl import iter_snapshot
 from ..sources.errors import SourceError
+from ..store import PaperRow, paper_row
 
 PARALLEL_MIN_BYTES = 32 << 20  # below this the helper's start-up is not worth it
 _LINES_PER_MESSAGE = 500
-_FIELDS = list(Paper.__dataclass_fields__)
-_DATES = [_FIELDS.index("published"), _FIELDS.index("updated")]
-_SIGHTINGS = _FIELDS.index("sightings")
-_PLAIN = [i for i, name in enumerate(_FIELDS) if name not in ("sightings", "first_seen_at")]
-_PLAIN_NAMES = [_FIELDS[i] for i in _PLAIN]
+_COLUMNS = list(paper_row(Paper(title="")))
+_DATES = [_COLUMNS.index("published"), _COLUMNS.index("updated")]
 
 
 def read_snapshot(path: str | os.PathLike, offset: int = 0, line: int = 0,
-                  parallel: bool | None = None) -> Iterator[tuple[int, int, Paper | SourceError]]:
-    """What `iter_snapshot(path, offset, line)` yields, parsed in a helper process when worth it."""
+                  parallel: bool | None = None) -> Iterator[tuple[int, int, Paper | PaperRow | SourceError]]:
+    """What `iter_snapshot(path, offset, line)` yields, parsed in a helper process when worth it
+    (and then as `PaperRow`s)."""
     if parallel is None:
         parallel = (Path(path).stat().st_size - offset >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) > 1
                     and "fork" in multiprocessing.get_all_start_methods())
@@ -47,7 +48,7 @@ def read_snapshot(path: str | os.PathLike, offset: int = 0, line: int = 0,
     helper.start()
     writer.close()  # only the helper writes; its death then shows up here as EOF
     where, ref = str(path), os.path.basename(str(path))
-    sighting = [Sighting("jsonl", ref)]
+    sighting = [Sighting("jsonl", ref)]  # every paper's; never changed, so shared
     try:
         while True:
             try:
@@ -98,24 +99,16 @@ def _parse_into(path: str, offset: int, line: int, reader, writer) -> None:
         writer.close()
 
 
-def _pack(p: Paper) -> tuple:
-    values = [getattr(p, _FIELDS[i]) for i in _PLAIN]
-    for i, index in enumerate(_PLAIN):
-        if index in _DATES and values[i] is not None:
+def _pack(p: Paper) -> list:
+    values = list(paper_row(p).values())
+    for i in _DATES:
+        if values[i] is not None:
             values[i] = values[i].toordinal()
-    return tuple(values)
+    return values
 
 
-def _unpack(values: tuple, sighting: list[Sighting]) -> Paper:
-    # The inverse of _pack, filling the instance's __dict__ directly: Paper is a plain
-    # dataclass (no __post_init__, no slots), and its __init__ is a measurable share of the
-    # importer's time at 10,000 papers/s.
-    fields = dict(zip(_PLAIN_NAMES, values))
-    for name in ("published", "updated"):
-        if fields[name] is not None:
-            fields[name] = dt.date.fromordinal(fields[name])
-    fields["sightings"] = list(sighting)
-    fields["first_seen_at"] = None
-    paper = object.__new__(Paper)
-    paper.__dict__.update(fields)
-    return paper
+def _unpack(values: list, sighting: list[Sighting]) -> PaperRow:
+    for i in _DATES:
+        if values[i] is not None:
+            values[i] = dt.date.fromordinal(values[i])
+    return PaperRow(dict(zip(_COLUMNS, values)), sighting)

@@ -17,7 +17,7 @@ from ..models import Paper
 from . import embeddings, feedback, meta, outbox, papers, ratelimits, runs, subscribers
 from .db import make_engine, migrate
 from .outbox import OutboxItem, PlannedDigest
-from .papers import UpsertResult, now
+from .papers import PaperRow, UpsertResult, now, paper_row
 from .runs import Run
 from .subscribers import Subscriber, SubscriberExists
 
@@ -248,4 +248,5 @@ class Store:
             return outbox.next_retry_at(conn, up_to)
 
 
-__all__ = ["OutboxItem", "PlannedDigest", "Run", "Store", "Subscriber", "SubscriberExists", "UpsertResult", "now"]
+__all__ = ["OutboxItem", "PaperRow", "PlannedDigest", "Run", "Store", "Subscriber", "SubscriberExists", "UpsertResult", "now",
+           "paper_row"]
