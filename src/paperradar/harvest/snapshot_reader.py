@@ -17,6 +17,8 @@ import datetime as dt
 import marshal
 import multiprocessing
 import os
+import queue
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -27,6 +29,7 @@ from ..store import PaperRow, paper_row
 
 PARALLEL_MIN_BYTES = 32 << 20  # below this the helper's start-up is not worth it
 _LINES_PER_MESSAGE = 500
+_AHEAD = 8  # messages parsed ahead of the pipe (~5 MB)
 _COLUMNS = list(paper_row(Paper(title="")))
 _DATES = [_COLUMNS.index("published"), _COLUMNS.index("updated")]
 
@@ -73,8 +76,16 @@ def read_snapshot(path: str | os.PathLike, offset: int = 0, line: int = 0,
 
 
 def _parse_into(path: str, offset: int, line: int, reader, writer) -> None:
-    """The helper: parse from `offset`, send batches, send None at the end."""
+    """The helper: parse from `offset`, send batches, send None at the end.
+
+    A thread of its own does the sending, up to `_AHEAD` messages behind the parsing: while the
+    importer is busy committing it does not read, and with only the pipe's 64 KiB between them
+    the parser would stop too.
+    """
     reader.close()
+    outbox: queue.Queue = queue.Queue(maxsize=_AHEAD)
+    sender = threading.Thread(target=_send_all, args=(outbox, writer), daemon=True)
+    sender.start()
     batch = []
     try:
         for line, offset, item in iter_snapshot(path, offset, line):
@@ -83,20 +94,37 @@ def _parse_into(path: str, offset: int, line: int, reader, writer) -> None:
             else:
                 batch.append((line, offset, 0, _pack(item)))
             if len(batch) >= _LINES_PER_MESSAGE:
-                writer.send_bytes(marshal.dumps(batch))
+                if not _put(outbox, sender, marshal.dumps(batch)):
+                    return  # the importer is gone; so are we
                 batch = []
         if batch:
-            writer.send_bytes(marshal.dumps(batch))
-        writer.send_bytes(marshal.dumps(None))
-    except (BrokenPipeError, ConnectionResetError):  # the importer is gone; so are we
-        pass
+            _put(outbox, sender, marshal.dumps(batch))
+        _put(outbox, sender, marshal.dumps(None))
     except Exception as exc:  # report, so the importer fails with a message instead of hanging
-        try:
-            writer.send_bytes(marshal.dumps([(line, offset, 2, f"{type(exc).__name__}: {exc}")]))
-        except OSError:
-            pass
+        _put(outbox, sender, marshal.dumps([(line, offset, 2, f"{type(exc).__name__}: {exc}")]))
     finally:
+        _put(outbox, sender, None)
+        sender.join()
         writer.close()
+
+
+def _put(outbox: queue.Queue, sender: threading.Thread, message: bytes | None) -> bool:
+    """Queue a message for the sender; False once the sender has stopped (the pipe broke)."""
+    while sender.is_alive():
+        try:
+            outbox.put(message, timeout=0.5)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _send_all(outbox: queue.Queue, writer) -> None:
+    while (message := outbox.get()) is not None:
+        try:
+            writer.send_bytes(message)
+        except OSError:  # BrokenPipe, ConnectionReset: the importer is gone
+            return
 
 
 def _pack(p: Paper) -> list:
