@@ -6,6 +6,9 @@ import pytest
 
 from paperradar.models import Paper
 from paperradar.radar import Radar
+from paperradar.config import Settings
+from paperradar.ingest import ingest
+from paperradar.search.lexical import title_pairs
 from paperradar.search.query import QueryError
 
 HOSTILE = ['"unbalanced', "*", "AND", "a AND b OR", "NEAR(", "NEAR(a b)", "-", "-leading", "don't",
@@ -27,6 +30,20 @@ def test_normalizing_flows_finds_flow_papers_first(demo_radar):
 def test_title_matches_rank_above_abstract_matches(demo_radar):
     top = demo_radar.search.search("gradient inversion", limit=3).hits
     assert "gradient inversion" in top[0].paper.title.lower()
+
+
+def test_title_pairs_join_each_stem_to_the_next_two():
+    assert title_pairs(["gradient", "invers", "attack"]) == ["gradient_invers", "gradient_attack", "invers_attack"]
+
+
+def test_words_side_by_side_in_a_title_beat_the_same_words_apart(tmp_path):
+    r = Radar(Settings(data_dir=tmp_path))
+    # the shorter title would win on BM25 alone
+    ingest(r.store, [Paper(title="Gradient inversion attacks on federated learning with many clients", abstract="x"),
+                     Paper(title="Inversion by gradient", abstract="x")])
+    r.sync_indexes()
+    hits = r.search.search("gradient inversion", limit=2, mode="lexical").hits
+    assert hits[0].paper.title.startswith("Gradient inversion")
 
 
 def test_phrase_requires_adjacent_words(demo_radar):
