@@ -26,7 +26,7 @@ def jsonl_checkpoint_key(path: str | os.PathLike) -> str:
     return f"import:jsonl:{p}:{p.stat().st_size}"
 
 
-def import_jsonl(store: Store, path: str | os.PathLike, *, batch: int = 5000, restart: bool = False,
+def import_jsonl(store: Store, path: str | os.PathLike, *, batch: int = 20_000, restart: bool = False,
                  progress: ProgressFn | None = None, on_change: OnChange | None = None,
                  parallel: bool | None = None) -> Counts:
     """Import an arXiv metadata snapshot; a second call continues (or, finished, does nothing).

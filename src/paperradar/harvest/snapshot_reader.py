@@ -4,11 +4,11 @@ Parsing (JSON, TeX, normalization) costs about as much CPU as storing, so for a 
 process parses while the importing process stores. The helper also turns each paper into its
 store row (`PaperRow`), so a new paper needs no Python work in the importer beyond its insert.
 It sends batches of plain values (marshal, much cheaper to receive than pickled objects)
-through a pipe; the pipe's small
-buffer keeps memory bounded, and when the importer dies the helper's next send fails and it
-exits. Items arrive in file order with their line numbers and offsets, exactly as
-`iter_snapshot` yields them, so checkpoints and resumption are unchanged. Small files, and
-systems without `fork`, are read inline.
+through a pipe; a queue of at most `_AHEAD` messages in front of the pipe keeps memory bounded,
+and when the importer dies the helper's next send fails and it exits. Items arrive in file
+order with their line numbers and offsets, exactly as `iter_snapshot` yields them, so
+checkpoints and resumption are unchanged. Small files, and systems without `fork`, are read
+inline.
 """
 
 from __future__ import annotations
