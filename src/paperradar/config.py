@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     base_url: str | None = Field(None, description="Public URL used in emails and feeds; default http://HOST:PORT.")
     page_size: int = Field(20, description="Papers per page on listing pages.")
     embed_model: str = Field("all-MiniLM-L6-v2", description="Embedding model name (changing it needs `paperradar reindex`).")
-    embed_int8: bool = Field(False, description="Use the int8-quantized model: about 2x faster ingest, top-10 overlap 0.914 with fp32 on the demo corpus (a change needs `paperradar reindex`).")
+    embed_int8: bool = Field(False, description="Use the int8-quantized model: about 2x faster ingest, top-10 overlap 0.913 with fp32 on the demo corpus (a change needs `paperradar reindex`).")
     query_int8: bool = Field(True, description="Embed search queries with the int8-quantized model even when papers are fp32: 3x faster per query, cosine >= 0.99 to the fp32 query vector (docs/search.md). Needs no reindex.")
     models_dir: Path | None = Field(None, description="Where built model graphs are cached; default DATA_DIR/models.")
     smtp_url: str | None = Field(None, description="smtp://user:pass@host:port or smtps://...; unset writes .eml files to DATA_DIR/outbox.")

@@ -52,7 +52,8 @@ def _build_fp32(files: ModelFiles) -> bytes:
 
 
 def _quantize(source: Path, target: Path) -> None:
-    """int8 weights (per output channel), activations quantized on the fly: MatMuls and Attention.
+    """int8 weights (per output channel), activations quantized on the fly: MatMuls and Attention;
+    GELU approximated.
 
     The embedding table stays fp32 (quantizing the Gather saves memory, not time, and costs
     accuracy), and so do the nodes `precision_sensitive_matmuls` names.
@@ -73,6 +74,14 @@ def _quantize(source: Path, target: Path) -> None:
             # Shape inference cannot type the outputs of onnxruntime's own fused ops.
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
+        # The tanh-approximated GELU (same inputs: x and the bias) is cheaper than the exact erf
+        # one, and its error vanishes under int8's own: cosine to fp32 0.99613 either way, demo
+        # top-10 agreement 0.913 against 0.912, 3% more abstracts/s (65.6 against 63.8).
+        model = onnx.load(str(target))
+        for node in model.graph.node:
+            if node.op_type == "BiasGelu":
+                node.op_type = "FastGelu"
+        onnx.save(model, str(target))
     except OSError:
         raise
     except Exception as exc:  # the quantizer raises plain RuntimeError/ValueError from deep inside

@@ -25,7 +25,7 @@ OPSET = 17  # first opset with LayerNormalization; every onnxruntime we allow ru
 MS = "com.microsoft"  # onnxruntime's contrib ops
 # Bump whenever the graph built here (or how cache.py quantizes it) changes, so caches written by
 # older code are rebuilt rather than trusted.
-GRAPH_VERSION = 3
+GRAPH_VERSION = 4
 
 
 @dataclass(frozen=True)
