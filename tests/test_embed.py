@@ -156,6 +156,18 @@ def test_second_embedder_reuses_the_cached_graph(private_cache):
     assert built.name.startswith("all-MiniLM-L6-v2-53aa51172d142c89")
 
 
+def test_building_a_graph_removes_those_of_older_versions(private_cache):
+    (built,) = onnx_files(private_cache)
+    old = [private_cache / "all-MiniLM-L6-v2-53aa51172d142c89-g1.onnx", private_cache / "all-MiniLM-L6-v2-53aa51172d142c89-g1-int8.onnx.sha256"]
+    other_model = private_cache / "other-model-0123456789abcdef-g1.onnx"
+    current_int8 = built.with_name(built.stem + "-int8.onnx")
+    for path in old + [other_model, current_int8]:
+        path.write_bytes(b"stale")
+    built.unlink()  # the current graph must be built again
+    Embedder(private_cache)
+    assert onnx_files(private_cache) == sorted([built, current_int8, other_model])
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "digest missing"])
 def test_a_damaged_cached_graph_is_rebuilt(private_cache, embedder, damage):
     (built,) = onnx_files(private_cache)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -35,6 +36,7 @@ def cached_model(cache_dir: Path, files: ModelFiles, weights_sha256: str, *, qua
     if not _is_valid(fp32):
         log.info("building %s from %s", fp32.name, files.weights)
         _write_atomically(fp32, lambda tmp: tmp.write_bytes(_build_fp32(files)))
+        _remove_older_graphs(cache_dir, files.spec.name, stem)
     if not quantized:
         return fp32
     int8 = cache_dir / f"{stem}-int8.onnx"
@@ -42,6 +44,14 @@ def cached_model(cache_dir: Path, files: ModelFiles, weights_sha256: str, *, qua
         log.info("quantizing %s to %s", fp32.name, int8.name)
         _write_atomically(int8, lambda tmp: _quantize(fp32, tmp))
     return int8
+
+
+def _remove_older_graphs(cache_dir: Path, model: str, stem: str) -> None:
+    """Delete this model's graphs built by older code or weights (~115 MB each, never read again)."""
+    ours = re.compile(re.escape(model) + r"-[0-9a-f]{16}-g\d+(-int8)?\.onnx(\.sha256)?")
+    for path in cache_dir.iterdir():
+        if ours.fullmatch(path.name) and not path.name.startswith((stem + ".", stem + "-int8.")):
+            path.unlink(missing_ok=True)
 
 
 def _build_fp32(files: ModelFiles) -> bytes:
