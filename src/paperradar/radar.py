@@ -35,8 +35,7 @@ class Radar:
         self.lexical = LexicalIndex(index_dir / "lexical")
         self.vectors: VectorIndex | None = None
         self.vector_problem: str | None = None  # why search by meaning is off, if it is
-        self._embedder: Embedder | None = None
-        self._query_embedder: Embedder | None = None
+        self._embedders: dict[bool, Embedder] = {}  # by quantized: fp32 and int8 at most
         self._embedder_lock = threading.Lock()
         try:
             dim = model_spec(settings.embed_model).dim
@@ -48,24 +47,21 @@ class Radar:
 
     def embedder(self) -> Embedder:
         """The embedding model, loaded on first use (a second or two); batches use every core."""
-        with self._embedder_lock:
-            if self._embedder is None:
-                self._embedder = Embedder(self.settings.model_cache, model=self.settings.embed_model,
-                                          quantized=self.settings.embed_int8)
-            return self._embedder
+        return self._model(quantized=self.settings.embed_int8)
 
     def query_embedder(self) -> Embedder:
         """The model that embeds search queries: the papers' own, or with `query_int8` its int8
         twin. A query is a few words, so the fp32 run is bound by reading 42 MB of weights per
         query; int8 weights cut a query's embedding from 3-8 to 1-3.5 ms at cosine >= 0.99 to
         the fp32 vector (docs/search.md)."""
-        if self.settings.embed_int8 or not self.settings.query_int8:
-            return self.embedder()
+        return self._model(quantized=self.settings.embed_int8 or self.settings.query_int8)
+
+    def _model(self, quantized: bool) -> Embedder:
         with self._embedder_lock:
-            if self._query_embedder is None:
-                self._query_embedder = Embedder(self.settings.model_cache, model=self.settings.embed_model,
-                                                quantized=True)
-            return self._query_embedder
+            if quantized not in self._embedders:
+                self._embedders[quantized] = Embedder(self.settings.model_cache, model=self.settings.embed_model,
+                                                      quantized=quantized)
+            return self._embedders[quantized]
 
     def close(self) -> None:
         self.store.close()

@@ -203,17 +203,18 @@ class LexicalIndex:
         boosts = {"title": TITLE_BOOST, "abstract": 1.0, "authors": AUTHOR_BOOST}
         must: list[tuple] = []
         words = [w for w in q.terms if w not in analyze.STOPWORDS] or q.terms
-        stems = list(dict.fromkeys(analyze.stems(words)))
+        word_stems = dict(zip(words, analyze.stems(words)))  # each distinct word, in order
+        stems = list(dict.fromkeys(word_stems.values()))
         should = [(tantivy.Occur.Should, tantivy.Query.boost_query(self._term(f, t), b))
                   for t in self._selective(stems) for f, b in boosts.items()]
         if 1 < len(words) <= PROXIMITY_MAX_WORDS:
             # the words side by side in the title (or one word apart) score extra: "gradient
             # inversion" in a title beats the two words apart. Titles only: an abstract's pairs
             # would double the index for a signal the words already carry.
-            query_stems = analyze.stems(list(dict.fromkeys(words)))
+            adjacent = list(word_stems.values())
             should.extend((tantivy.Occur.Should, tantivy.Query.boost_query(
                 self._term("title_pairs", f"{a}_{b}"), TITLE_BOOST * PROXIMITY_BOOST))
-                for a, b in zip(query_stems, query_stems[1:]))
+                for a, b in zip(adjacent, adjacent[1:]))
         for phrase in q.phrases:
             must.append((tantivy.Occur.Must, self._text_query(phrase, boosts)))
         for author in q.authors:
