@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, select
 
+from .db import dialect_insert
 from .schema import feedback
 
 _CHUNK = 500
@@ -15,8 +16,11 @@ def put(conn: Connection, subscriber_id: int, paper_id: str, value: int, now: dt
     """Record or replace the subscriber's opinion of a paper; the latest click wins."""
     if value not in (1, -1):
         raise ValueError(f"feedback value must be +1 or -1, not {value!r}")
-    conn.execute(delete(feedback).where(feedback.c.subscriber_id == subscriber_id, feedback.c.paper_id == paper_id))
-    conn.execute(insert(feedback).values(subscriber_id=subscriber_id, paper_id=paper_id, value=value, created_at=now))
+    stmt = dialect_insert(conn, feedback).values(subscriber_id=subscriber_id, paper_id=paper_id, value=value,
+                                                 created_at=now)
+    conn.execute(stmt.on_conflict_do_update(  # uq_feedback: one row per pair, whatever the race
+        index_elements=[feedback.c.subscriber_id, feedback.c.paper_id],
+        set_={"value": stmt.excluded.value, "created_at": stmt.excluded.created_at}))
 
 
 def for_subscribers(conn: Connection, subscriber_ids: list[int]) -> dict[int, list[tuple[str, int]]]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, select
 
+from .db import dialect_insert
 from .schema import meta
 
 
@@ -13,5 +14,6 @@ def get(conn: Connection, key: str, default: str | None = None) -> str | None:
 
 
 def put(conn: Connection, key: str, value: str) -> None:
-    conn.execute(delete(meta).where(meta.c.key == key))
-    conn.execute(insert(meta).values(key=key, value=value))
+    """Set `key` (one upsert: concurrent writers leave one row, the last to commit wins)."""
+    stmt = dialect_insert(conn, meta).values(key=key, value=value)
+    conn.execute(stmt.on_conflict_do_update(index_elements=[meta.c.key], set_={"value": stmt.excluded.value}))

@@ -20,6 +20,7 @@ from typing import Callable
 
 from sqlalchemy import Connection, and_, case, func, insert, or_, select, update
 
+from .db import dialect_insert
 from .schema import outbox, sent_papers, subscribers
 from .subscribers import Subscriber, to_subscriber
 
@@ -67,29 +68,32 @@ def _to_item(row) -> OutboxItem:
 
 def plan(conn: Connection, digests: list[PlannedDigest], now: dt.datetime) -> list[int]:
     """Write the rows that do not exist yet (with their reserved papers); returns the
-    subscriber ids whose rows were written."""
+    subscriber ids whose rows were written.
+
+    The insert skips a (subscriber, date) that already has a row (uq_outbox_subscriber_date
+    decides, not a lookup first): when two planners race, the one that commits second writes
+    nothing for that subscriber, and neither reserved papers nor `last_digest_at` change."""
     written: list[int] = []
-    if not digests:
-        return written
-    by_date: dict[dt.date, list[PlannedDigest]] = {}
-    for d in digests:
-        by_date.setdefault(d.digest_date, []).append(d)
-    for date, group in by_date.items():
-        ids = [d.subscriber_id for d in group]
-        have = set()
-        for i in range(0, len(ids), _CHUNK):
-            q = select(outbox.c.subscriber_id).where(outbox.c.digest_date == date,
-                                                     outbox.c.subscriber_id.in_(ids[i : i + _CHUNK]))
-            have.update(conn.execute(q).scalars())
-        fresh = [d for d in group if d.subscriber_id not in have]
+    # Ascending order, so two planners on PostgreSQL wait on each other's rows in the same
+    # order and cannot deadlock.
+    digests = sorted(digests, key=lambda d: (d.digest_date, d.subscriber_id))
+    for i in range(0, len(digests), _CHUNK):
+        chunk = digests[i : i + _CHUNK]
+        stmt = (dialect_insert(conn, outbox)
+                .values([dict(subscriber_id=d.subscriber_id, digest_date=d.digest_date, state=d.state,
+                              attempts=0, message_id=d.message_id,
+                              items=json.dumps(d.items, ensure_ascii=False), created_at=now, updated_at=now)
+                         for d in chunk])
+                .on_conflict_do_nothing(index_elements=[outbox.c.subscriber_id, outbox.c.digest_date])
+                .returning(outbox.c.subscriber_id, outbox.c.digest_date))
+        inserted = {tuple(r) for r in conn.execute(stmt)}
+        fresh = []
+        for d in chunk:  # a pair given twice was inserted once: only its first copy counts
+            if (d.subscriber_id, d.digest_date) in inserted:
+                inserted.discard((d.subscriber_id, d.digest_date))
+                fresh.append(d)
         if not fresh:
             continue
-        conn.execute(insert(outbox), [
-            dict(subscriber_id=d.subscriber_id, digest_date=d.digest_date, state=d.state, attempts=0,
-                 message_id=d.message_id, items=json.dumps(d.items, ensure_ascii=False),
-                 created_at=now, updated_at=now)
-            for d in fresh
-        ])
         reserved = [dict(subscriber_id=d.subscriber_id, paper_id=it["id"], digest_date=d.digest_date)
                     for d in fresh for it in d.items]
         if reserved:
@@ -98,9 +102,7 @@ def plan(conn: Connection, digests: list[PlannedDigest], now: dt.datetime) -> li
         for d in fresh:
             cutoffs.setdefault(d.cutoff, []).append(d.subscriber_id)
         for cutoff, sids in cutoffs.items():
-            for i in range(0, len(sids), _CHUNK):
-                conn.execute(update(subscribers).where(subscribers.c.id.in_(sids[i : i + _CHUNK]))
-                             .values(last_digest_at=cutoff))
+            conn.execute(update(subscribers).where(subscribers.c.id.in_(sids)).values(last_digest_at=cutoff))
         written.extend(d.subscriber_id for d in fresh)
     return written
 

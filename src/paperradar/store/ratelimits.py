@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, case, delete
 
+from .db import dialect_insert
 from .schema import rate_limits
 
 
 def hit(conn: Connection, key: str, *, limit: int, window: dt.timedelta, now: dt.datetime) -> bool:
-    """Count one hit on `key`; True while the window's count stays within `limit`."""
-    row = conn.execute(select(rate_limits).where(rate_limits.c.key == key)).first()
-    if row is None or row.window_start <= now - window:
-        conn.execute(delete(rate_limits).where(rate_limits.c.key == key))
-        conn.execute(insert(rate_limits).values(key=key, window_start=now, count=1))
-        return limit >= 1
-    conn.execute(update(rate_limits).where(rate_limits.c.key == key).values(count=rate_limits.c.count + 1))
-    return row.count + 1 <= limit
+    """Count one hit on `key`; True while the window's count stays within `limit`.
+
+    One upsert counts it: the key's row is created at 1, or bumped, or restarted at 1 when its
+    window is over. The database serialises concurrent hits on the row, so 50 simultaneous
+    hits against a limit of 10 let exactly 10 through (a read-then-write would let more).
+    """
+    expired = rate_limits.c.window_start <= now - window
+    stmt = dialect_insert(conn, rate_limits).values(key=key, window_start=now, count=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[rate_limits.c.key],
+        # Both right-hand sides see the row as it was before this update.
+        set_={"count": case((expired, 1), else_=rate_limits.c.count + 1),
+              "window_start": case((expired, now), else_=rate_limits.c.window_start)},
+    ).returning(rate_limits.c.count)
+    return conn.execute(stmt).scalar_one() <= limit
 
 
 def prune(conn: Connection, older_than: dt.datetime) -> int:
