@@ -23,6 +23,22 @@ class Sighting:
 
 
 @dataclass
+class Listing:
+    """Where a paper entered the dated daily lists: the day, the source, and what that source
+    says of it (upvotes and comments counted upstream, code and project links)."""
+
+    day: dt.date
+    source: str  # "pages", "hf-daily", "oai", "submit"
+    position: int = 0  # rank in the upstream list, 0 when none
+    submitter_name: str | None = None  # an upstream submitter, when the source names one
+    upvotes: int = 0  # counted upstream (e.g. Hugging Face); local votes are kept apart
+    num_comments: int | None = None
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+
+
+@dataclass
 class Paper:
     """A paper as paperradar knows it; ready for arXiv metadata, usable without it."""
 
@@ -43,6 +59,7 @@ class Paper:
     links: dict[str, str] = field(default_factory=dict)  # {"abs": url, "pdf": url, ...}
     withdrawn: bool = False
     sightings: list[Sighting] = field(default_factory=list)
+    listing: Listing | None = None  # set by sources that list papers by day; stored once
     first_seen_at: dt.datetime | None = None  # set by the store
 
     def content_hash(self) -> str:

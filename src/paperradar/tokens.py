@@ -23,6 +23,7 @@ MAX_AGE: dict[str, int] = {
     "manage": 180 * DAY,
     "unsubscribe": 400 * DAY,
     "feedback": 90 * DAY,
+    "login": 15 * 60,  # the sign-in link; `login_link_minutes` overrides it
 }
 
 
@@ -82,4 +83,5 @@ class TokenSigner:
 
 def signer_from_settings(settings) -> TokenSigner:
     """The current data-dir secret first, then any previous ones still accepted."""
-    return TokenSigner([settings.secret_key(), *settings.previous_secret_keys])
+    return TokenSigner([settings.secret_key(), *settings.previous_secret_keys],
+                       max_age={"login": int(settings.login_link_minutes * 60)})

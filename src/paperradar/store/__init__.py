@@ -14,7 +14,10 @@ import numpy as np
 from sqlalchemy import Connection
 
 from ..models import Paper
-from . import embeddings, feedback, meta, outbox, papers, ratelimits, runs, subscribers
+from . import embeddings, feedback, listings, meta, outbox, papers, ratelimits, runs, subscribers
+from .accounts import Account, HandleTaken
+from .community import CommunityStore
+from .listings import ListingRow
 from .db import make_engine, migrate
 from .outbox import OutboxItem, PlannedDigest
 from .papers import PaperRow, UpsertResult, now, paper_row
@@ -25,7 +28,7 @@ from .subscribers import Subscriber, SubscriberExists
 BULK_CACHE_KIB = 128 * 1024
 
 
-class Store:
+class Store(CommunityStore):
     def __init__(self, url: str, *, migrate_schema: bool = True):
         self.url = url
         self.engine = make_engine(url)
@@ -48,8 +51,11 @@ class Store:
 
     # papers
     def upsert_papers(self, incoming: Iterable[Paper]) -> UpsertResult:
+        incoming = list(incoming)
         with self.tx() as conn:
-            return papers.upsert(conn, incoming)
+            result = papers.upsert(conn, incoming)
+            _list_new(conn, incoming, result)
+            return result
 
     def get_paper(self, paper_id: str) -> Paper | None:
         with self.engine.connect() as conn:
@@ -91,7 +97,9 @@ class Store:
         with self.tx() as conn:
             if bulk and conn.dialect.name == "sqlite":
                 conn.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+            incoming = list(incoming)
             result = papers.upsert(conn, incoming)
+            _list_new(conn, incoming, result)
             gone = papers.mark_withdrawn(conn, withdrawn) if withdrawn else 0
             if checkpoint is not None:
                 meta.put(conn, *checkpoint)
@@ -248,5 +256,13 @@ class Store:
             return outbox.next_retry_at(conn, up_to)
 
 
-__all__ = ["OutboxItem", "PaperRow", "PlannedDigest", "Run", "Store", "Subscriber", "SubscriberExists", "UpsertResult", "now",
+def _list_new(conn: Connection, incoming: list, result: UpsertResult) -> None:
+    """List the papers whose source dates them (`Paper.listing`), in the upsert's transaction."""
+    items = [(pid, p.listing) for p, pid in zip(incoming, result.ids)
+             if isinstance(p, Paper) and p.listing is not None]
+    if items:
+        listings.put(conn, items, papers.now())
+
+
+__all__ = ["Account", "HandleTaken", "ListingRow", "OutboxItem", "PaperRow", "PlannedDigest", "Run", "Store", "Subscriber", "SubscriberExists", "UpsertResult", "now",
            "paper_row"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_CACHE_KIB = 64 * 1024
@@ -44,3 +44,15 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def dialect_insert(conn: Connection, table: Table):
+    """`INSERT` of the connection's dialect, which has `on_conflict_do_nothing/update`: SQLite and
+    PostgreSQL both settle a race on a unique key inside the statement, so callers insert
+    first and let the constraint decide instead of looking up first (a check-then-insert
+    loses to a concurrent writer)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)

@@ -111,6 +111,7 @@ subscribers = Table(
     Column("confirmed_at", DateTime),
     Column("last_digest_at", DateTime),  # the cutoff of the last planned digest: "new since"
     Column("permanent_failures", Integer, nullable=False, default=0),  # 5xx in a row
+    Column("content", String(16), nullable=False, default="interests"),  # interests trending both
 )
 
 sent_papers = Table(
@@ -159,4 +160,63 @@ rate_limits = Table(
     Column("key", String(400), primary_key=True),  # "subscribe-ip:1.2.3.4", "subscribe-email:a@b"
     Column("window_start", DateTime, nullable=False),
     Column("count", Integer, nullable=False),
+)
+
+# --- community (migration 0006): the dated lists, accounts, sessions, votes ---
+
+# One listing per paper: the day it entered the daily list and who or what put it there.
+# `votes` is the count of local votes, kept in step with `votes` rows inside each vote's
+# transaction (and `points` with it), so pages and trending read one row per paper instead of
+# counting votes.
+listings = Table(
+    "listings",
+    metadata,
+    Column("paper_id", String(64), primary_key=True),
+    Column("day", Date, nullable=False),
+    Column("source", String(32), nullable=False),  # pages, hf-daily, oai, submit
+    Column("listed_at", DateTime, nullable=False),  # the moment trending ages it from
+    Column("position", Integer, nullable=False, default=0),  # rank upstream, 0 when none
+    Column("submitted_by", Integer),  # accounts.id of a local submitter
+    Column("submitter_name", String(128)),  # an upstream submitter's name, when known
+    Column("votes", Integer, nullable=False, default=0),  # local votes
+    Column("imported_upvotes", Integer, nullable=False, default=0),  # e.g. Hugging Face's count
+    Column("points", Integer, nullable=False, default=0),  # votes + imported_upvotes: what is shown
+    Column("num_comments", Integer),
+    Column("github_repo", Text),
+    Column("github_stars", Integer),
+    Column("project_page", Text),
+    Column("hidden", Boolean, nullable=False, default=False),
+    Index("ix_listings_day_points", "day", "points"),
+    Index("ix_listings_submitted_by_day", "submitted_by", "day"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),  # stored lower-cased
+    Column("handle", String(32), unique=True),  # chosen at first sign-in
+    Column("role", String(16), nullable=False, default="member"),  # member admin
+    Column("status", String(16), nullable=False, default="active"),  # active banned
+    Column("login_nonce", String(64), nullable=False),  # rotated by each sign-in: links work once
+    Column("created_at", DateTime, nullable=False),
+    Column("last_login_at", DateTime),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # sha256 of the cookie value
+    Column("account_id", Integer, nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+
+votes = Table(
+    "votes",
+    metadata,
+    Column("account_id", Integer, nullable=False),
+    Column("paper_id", String(64), nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("account_id", "paper_id", name="uq_vote"),
 )

@@ -10,13 +10,16 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import UserError
+from .db import dialect_insert
 from .schema import feedback, outbox, sent_papers, subscribers
 
 STATUSES = ("pending", "active", "paused", "unsubscribed", "suppressed")
 FREQUENCIES = ("daily", "weekly")
+CONTENTS = ("interests", "trending", "both")  # what a digest holds: matches, the trending list, or both
 
 
 class SubscriberExists(UserError, ValueError):
@@ -38,6 +41,7 @@ class Subscriber:
     confirmed_at: dt.datetime | None = None
     last_digest_at: dt.datetime | None = None
     permanent_failures: int = 0
+    content: str = "interests"
 
 
 def to_subscriber(row) -> Subscriber:
@@ -49,6 +53,7 @@ def to_subscriber(row) -> Subscriber:
         authors=json.loads(m["authors"]), send_empty=bool(m["send_empty"]),
         created_at=m["created_at"], updated_at=m["updated_at"], confirmed_at=m["confirmed_at"],
         last_digest_at=m["last_digest_at"], permanent_failures=m["permanent_failures"],
+        content=m["content"],
     )
 
 
@@ -61,19 +66,33 @@ def _interest_values(values: dict) -> dict:
         raise ValueError(f"unknown subscriber status {out['status']!r}")
     if "frequency" in out and out["frequency"] not in FREQUENCIES:
         raise ValueError(f"unknown digest frequency {out['frequency']!r}")
+    if "content" in out and out["content"] not in CONTENTS:
+        raise ValueError(f"unknown digest content {out['content']!r}: use one of {', '.join(CONTENTS)}")
     return out
 
 
 def add(conn: Connection, email: str, *, now: dt.datetime, status: str = "pending",
-        frequency: str = "daily", topics=(), categories=(), authors=(), send_empty: bool = False) -> Subscriber:
-    if get_by_email(conn, email) is not None:
-        raise SubscriberExists(f"{email} is already subscribed")
+        frequency: str = "daily", topics=(), categories=(), authors=(), send_empty: bool = False,
+        content: str = "interests") -> Subscriber:
+    """Insert a new address; SubscriberExists when it is already on the list.
+
+    The unique email decides, not a lookup first: of two simultaneous adds of one address,
+    one inserts and the other inserts nothing and gets SubscriberExists."""
     values = _interest_values(dict(
         email=email, status=status, frequency=frequency, topics=topics, categories=categories,
-        authors=authors, send_empty=send_empty, created_at=now, updated_at=now,
+        authors=authors, send_empty=send_empty, content=content, created_at=now, updated_at=now,
         confirmed_at=now if status == "active" else None, permanent_failures=0,
     ))
-    new_id = conn.execute(insert(subscribers).values(**values)).inserted_primary_key[0]
+    stmt = (dialect_insert(conn, subscribers).values(**values)
+            .on_conflict_do_nothing(index_elements=[subscribers.c.email]).returning(subscribers.c.id))
+    try:
+        new_id = conn.execute(stmt).scalar()
+    except IntegrityError as e:  # a unique violation the ON CONFLICT did not absorb
+        if "email" not in str(e.orig):
+            raise
+        raise SubscriberExists(f"{email} is already subscribed") from e
+    if new_id is None:
+        raise SubscriberExists(f"{email} is already subscribed")
     return get(conn, new_id)
 
 
@@ -96,7 +115,7 @@ def list_all(conn: Connection, status: str | None = None) -> list[Subscriber]:
 
 def update_fields(conn: Connection, subscriber_id: int, *, now: dt.datetime, **values) -> Subscriber | None:
     """Change interests, frequency, send_empty or status; unknown values raise ValueError."""
-    allowed = {"status", "frequency", "topics", "categories", "authors", "send_empty", "confirmed_at"}
+    allowed = {"status", "frequency", "topics", "categories", "authors", "send_empty", "confirmed_at", "content"}
     unknown = set(values) - allowed
     if unknown:
         raise ValueError(f"cannot update subscriber fields {sorted(unknown)}")
