@@ -1,10 +1,15 @@
 """The listing-page source: the demo corpus, and every malformed input we could think of."""
 
+import datetime as dt
+import os
+import shutil
+
 import pytest
 
 from paperradar.normalize import normalize_paper
 from paperradar.sources.errors import SourceError
-from paperradar.sources.pages import parse_page, read_page
+from paperradar.ingest import ingest
+from paperradar.sources.pages import parse_page, read_page, resolve_day
 
 ABSTRACT = ("We study a problem. We propose a method that works well in practice and in theory. "
             "Experiments on three benchmarks confirm it.")
@@ -79,3 +84,58 @@ def test_non_utf8_bytes_are_decoded_and_reported():
 def test_unreadable_file_names_the_path(tmp_path):
     with pytest.raises(SourceError, match="missing.txt: cannot read"):
         read_page(tmp_path / "missing.txt")
+
+
+def dated(label: str) -> bytes:
+    return f"Subscribe\n{label}\nA Title\n{ABSTRACT}\nAnother Title\n{ABSTRACT}\n".encode()
+
+
+@pytest.mark.parametrize("label,reference,day", [
+    ("Mar 11", dt.date(2026, 11, 29), dt.date(2026, 3, 11)),
+    ("Mar 11", dt.date(2026, 3, 11), dt.date(2026, 3, 11)),  # the reference day itself
+    ("Mar 11", dt.date(2026, 3, 10), dt.date(2025, 3, 11)),
+    ("Dec 31", dt.date(2026, 1, 5), dt.date(2025, 12, 31)),
+    ("Feb 29", dt.date(2026, 11, 29), dt.date(2024, 2, 29)),  # latest leap year not after it
+    ("Feb 29", dt.date(2024, 2, 28), dt.date(2020, 2, 29)),
+    ("Feb 29", dt.date(2024, 3, 1), dt.date(2024, 2, 29)),
+    ("Feb 29", dt.date(2104, 1, 1), dt.date(2096, 2, 29)),  # 2100 is no leap year
+    ("Mar 11, 2024", dt.date(2026, 11, 29), dt.date(2024, 3, 11)),  # a year is taken as written
+    ("Feb 30", dt.date(2026, 11, 29), None),
+    ("Feb 29, 2023", dt.date(2026, 11, 29), None),
+])
+def test_a_date_label_resolves_to_the_latest_such_day_not_after_the_reference(label, reference, day):
+    assert resolve_day(label, reference) == day
+    page = parse_page(dated(label), "p.txt", today=reference)
+    assert [p.listing.day if p.listing else None for p in page.papers] == [day, day]
+    if day:
+        assert [(p.listing.source, p.listing.position) for p in page.papers] == [("pages", 1), ("pages", 2)]
+    else:
+        assert f"p.txt:2: {label!r} is not a day" in page.warnings[0]
+
+
+def test_a_page_without_a_date_gives_papers_without_a_listing():
+    page = parse_page(f"A Title\n{ABSTRACT}\n".encode(), "p.txt", today=dt.date(2026, 11, 29))
+    assert len(page.papers) == 1 and page.papers[0].listing is None
+
+
+def test_a_file_resolves_against_its_own_date_never_after_today(tmp_path):
+    path = tmp_path / "saved.txt"
+    path.write_bytes(dated("Dec 31"))
+    saved = dt.datetime(2026, 1, 5, 12, 0).timestamp()
+    os.utime(path, (saved, saved))
+    assert read_page(path, today=dt.date(2026, 11, 29)).papers[0].listing.day == dt.date(2025, 12, 31)
+    # a modification date in the future (a wrong clock, a copied file) counts as today
+    assert read_page(path, today=dt.date(2025, 6, 1)).papers[0].listing.day == dt.date(2024, 12, 31)
+
+
+def test_ingesting_a_demo_page_stores_its_listings(seed_files, tmp_path, store):
+    path = tmp_path / seed_files[0].name
+    shutil.copyfile(seed_files[0], path)
+    saved = dt.datetime(2026, 11, 29, 12, 0).timestamp()
+    os.utime(path, (saved, saved))
+    page = read_page(path)
+    ingest(store, page.papers)
+    first = normalize_paper(page.papers[0])
+    listing = store.get_listing(first.id)
+    assert (listing.day, listing.source, listing.position) == (dt.date(2026, 3, 11), "pages", 1)
+    assert len(store.get_listings([normalize_paper(p).id for p in page.papers])) == len(page.papers)

@@ -1,5 +1,6 @@
 """Embeddings of the bundled demo corpus, shipped so `make run` starts searching by meaning at once.
 
+The corpus is the listing pages plus four weeks of Hugging Face Daily Papers (docs/listings.md).
 They are produced by our own embedder (`make demo-vectors` rebuilds them) and keyed by content
 hash, so the indexer uses them like any other cached vector: only for exactly the same text and
 the same model.
@@ -29,20 +30,28 @@ def load(model: str) -> dict[str, np.ndarray]:
 
 
 def build(model: str) -> Path:
-    """Embed the demo corpus with `model` and write the file shipped in the package."""
-    from .embed import Embedder, paper_text
-    from .normalize import normalize_paper
-    from .radar import demo_files
-    from .sources.pages import read_page
+    """Embed the demo corpus with `model` and write the file shipped in the package.
+
+    The corpus is loaded into a scratch store exactly as `Radar.load_demo_if_empty` loads it
+    (pages, then Daily Papers), and the papers are read back from there, so the content hashes
+    are those the indexer will look up, merges between the two sources included."""
     import tempfile
 
-    papers = {}
-    for f in demo_files():
-        for p in read_page(f).papers:
-            p = normalize_paper(p)
-            papers.setdefault(p.content_hash(), p)
-    with tempfile.TemporaryDirectory() as cache:
-        vectors = Embedder(Path(cache), model=model).encode([paper_text(p.title, p.abstract) for p in papers.values()])
+    from .embed import Embedder, paper_text
+    from .radar import load_demo
+    from .store import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(f"sqlite:///{tmp}/demo.db")
+        try:
+            load_demo(store)
+            papers = {}
+            for _, p in store.papers_changed_since(0):
+                papers.setdefault(p.content_hash(), p)
+        finally:
+            store.close()
+        texts = [paper_text(p.title, p.abstract) for p in papers.values()]
+        vectors = Embedder(Path(tmp) / "models", model=model).encode(texts)
     out = path_for(model)
     np.savez_compressed(out, hashes=np.array(list(papers)), vectors=vectors.astype(np.float32))
     return out

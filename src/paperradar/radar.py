@@ -17,14 +17,24 @@ from .ingest import IngestReport, ingest
 from .search.lexical import LexicalIndex
 from .search.service import SearchService
 from .search.vectors import ReindexNeeded, VectorIndex
+from .sources.hf_daily import parse_daily_papers
 from .sources.pages import read_page
 from .store import Store
 
 
+DEMO_HF_DAILY = "hf_daily_recent.jsonl.gz"  # four weeks of real Daily Papers lists (docs/listings.md)
+
+
 def demo_files() -> list[Path]:
-    """The listing pages shipped inside the package as the demo corpus."""
+    """The listing pages shipped inside the package as the demo corpus (the Daily Papers file
+    that completes it is `demo_hf_daily()`)."""
     folder = resources.files("paperradar") / "demo"
     return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".txt"))
+
+
+def demo_hf_daily() -> Path:
+    """The Hugging Face Daily Papers lists shipped with the demo corpus."""
+    return Path(str(resources.files("paperradar") / "demo" / DEMO_HF_DAILY))
 
 
 class Radar:
@@ -83,9 +93,19 @@ class Radar:
         """Fill an empty store with the bundled demo corpus; does nothing otherwise."""
         if self.store.count_papers():
             return None
-        report = IngestReport()
-        for path in demo_files():
-            page = read_page(path)
-            report.skipped.extend(page.warnings)
-            ingest(self.store, page.papers, report=report)
-        return report
+        return load_demo(self.store)
+
+
+def load_demo(store: Store) -> IngestReport:
+    """Ingest the demo corpus: the listing pages, then four weeks of Daily Papers, one report.
+
+    The Daily Papers go through `parse_daily_papers` like `ingest hf-daily`, so their listings
+    (day, rank, upvotes, links) are stored with them."""
+    report = IngestReport()
+    for path in demo_files():
+        page = read_page(path)
+        report.skipped.extend(page.warnings)
+        ingest(store, page.papers, report=report)
+    daily = demo_hf_daily()
+    ingest(store, parse_daily_papers(daily.read_bytes(), str(daily), ref=daily.name), report=report)
+    return report

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..config import Settings
-from . import digest, evaluate, harvest, ingest, papers, serve, subscribers
+from . import community, digest, evaluate, harvest, ingest, papers, serve, subscribers
 from .common import Group
 
 app = typer.Typer(
@@ -38,6 +38,7 @@ evaluate.register(app)
 harvest.register(app)
 subscribers.register(app)
 digest.register(app)
+community.register(app)
 
 
 def main() -> None:

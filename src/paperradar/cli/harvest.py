@@ -129,14 +129,16 @@ def ingest_jsonl(
 @ingest_app.command("hf-daily")
 def ingest_hf_daily(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="A saved Hugging Face daily_papers JSON response."),
+    file: Path = typer.Argument(..., help="Hugging Face Daily Papers: a saved daily_papers JSON response (.json), or JSON lines with one item per line (.jsonl), plain or gzipped (.jsonl.gz)."),
+    index: bool = typer.Option(True, "--index/--no-index", help="Index and embed right after importing (--no-index leaves it to the next search, `reindex` or `update`)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Import a Hugging Face `daily_papers` response."""
+    """Import Hugging Face Daily Papers (.json, .jsonl, .jsonl.gz) with their listing days, upvotes,
+    comments and code links. All or nothing: a bad line stores nothing; re-importing only raises counts."""
     started = time.monotonic()
     with radar(ctx) as r:
         counts = import_hf_daily(r.store, file)
-        indexed = catch_up(r)
+        indexed = catch_up(r) if index else {"indexed": 0, "embedded": 0}
     report(counts, as_json, started, indexed)
 
 

@@ -7,13 +7,34 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from ..digest.interests import Interests, normalize_email
+from ..digest.interests import Interests, normalize_email, parse_content
 from ..digest.transport import DeliveryFailure
 from ..errors import UserError
 from ..store import Store
 from .common import out, print_json, settings
 
 app = typer.Typer(help="Manage digest subscribers.", no_args_is_help=True)
+CONTENT_HELP = "What the digest holds: interests (papers matching them), trending (the lists' trending papers) or both."
+
+
+@app.command("set")
+def set_content(
+    ctx: typer.Context,
+    email: str = typer.Argument(..., help="The subscriber's address."),
+    content: str = typer.Option(..., "--content", help=CONTENT_HELP),
+) -> None:
+    """Change what a subscriber's digest holds."""
+    store = Store.from_settings(settings(ctx))
+    try:
+        sub = store.get_subscriber_by_email(normalize_email(email))
+        if sub is None:
+            raise UserError(f"{email} is not subscribed")
+        if parse_content(content) != "trending" and not (sub.topics or sub.categories or sub.authors):
+            raise UserError(f"{sub.email} has no interests to match; use --content trending")
+        store.update_subscriber(sub.id, content=content)
+    finally:
+        store.close()
+    out.print(f"{sub.email}: the digest holds {content}", highlight=False)
 
 
 @app.command()
@@ -26,17 +47,18 @@ def add(
     confirmed: bool = typer.Option(False, "--confirmed", help="Active at once; otherwise a confirmation email is sent."),
     weekly: bool = typer.Option(False, "--weekly", help="One digest a week instead of one a day."),
     send_empty: bool = typer.Option(False, "--send-empty", help="Send a digest even when nothing matched."),
+    content: str = typer.Option("interests", "--content", help=CONTENT_HELP),
 ) -> None:
     """Add a subscriber (double opt-in unless --confirmed)."""
     s = settings(ctx)
     address = normalize_email(email)
-    interests = Interests.parse(topic, category, author)
+    interests = Interests.parse(topic, category, author, required=parse_content(content) != "trending")
     store = Store.from_settings(s)
     try:
         sub = store.add_subscriber(address, status="active" if confirmed else "pending",
                                    frequency="weekly" if weekly else "daily", send_empty=send_empty,
                                    topics=interests.topics, categories=interests.categories,
-                                   authors=interests.authors)
+                                   authors=interests.authors, content=content)
         if confirmed:
             out.print(f"added {sub.email} (active)", highlight=False)
             return

@@ -57,8 +57,9 @@ class Interests:
     authors: list[str] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, topics=None, categories=None, authors=None) -> "Interests":
-        """Clean and check; categories may also be separated by spaces or commas."""
+    def parse(cls, topics=None, categories=None, authors=None, *, required: bool = True) -> "Interests":
+        """Clean and check; categories may also be separated by spaces or commas. `required=False`
+        (a digest of the trending list only) accepts no interests at all."""
         cats = split_lines(re.split(r"[\s,]+", categories) if isinstance(categories, str) else categories)
         result = cls(split_lines(topics), cats, split_lines(authors))
         if len(result.topics) > MAX_TOPICS:
@@ -72,6 +73,14 @@ class Interests:
         for cat in result.categories:
             if not _CATEGORY.match(cat):
                 raise InvalidInput(f"not an arXiv category: {cat!r} (like cs.LG or hep-th)")
-        if not (result.topics or result.categories or result.authors):
+        if required and not (result.topics or result.categories or result.authors):
             raise InvalidInput("give at least one topic, category or author")
         return result
+
+
+def parse_content(content: str) -> str:
+    """What a digest holds: interests (papers matching them), trending (the day's trending
+    papers) or both."""
+    if content not in ("interests", "trending", "both"):
+        raise InvalidInput("the digest holds interests, trending or both")
+    return content

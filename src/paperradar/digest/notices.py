@@ -1,4 +1,4 @@
-"""The two transactional emails of subscribing: "confirm your address" and "already subscribed".
+"""Transactional emails: "confirm your address", "already subscribed" and the sign-in link.
 
 They go straight to the transport (no outbox): if one is lost the person simply asks again.
 """
@@ -21,28 +21,31 @@ class Notices:
         self.links = renderer.links
         self.env = renderer.env
 
-    def _message(self, sub: Subscriber, subject: str, template: str, ctx: dict) -> Outgoing:
+    def _message(self, to: str, subject: str, template: str, ctx: dict) -> Outgoing:
         message_id = f"<{template}-{secrets.token_hex(12)}@{self.renderer.host}>"
         headers = [
             ("From", self.renderer.from_header),
-            ("To", sub.email),
+            ("To", to),
             ("Subject", encode_header(subject)),
             ("Date", format_datetime(dt.datetime.now(dt.timezone.utc))),
             ("Message-ID", message_id),
             ("Auto-Submitted", "auto-generated"),
         ]
-        ctx = {"email": sub.email, "frequency": sub.frequency, **ctx}
+        ctx = {"email": to, **ctx}
         text = self.env.get_template(f"{template}.txt").render(ctx)
         html = self.env.get_template(f"{template}.html").render(ctx)
         data = assemble(headers, text, html, "=_" + secrets.token_hex(16))
         if self.renderer.dkim is not None:
             data = self.renderer.dkim.sign(data)
-        return Outgoing(self.renderer.envelope_from, sub.email, message_id, data)
+        return Outgoing(self.renderer.envelope_from, to, message_id, data)
 
     def confirmation(self, sub: Subscriber) -> Outgoing:
-        return self._message(sub, "Confirm your paperradar digest", "confirm",
-                             {"confirm_url": self.links.confirm(sub.id, sub.email)})
+        return self._message(sub.email, "Confirm your paperradar digest", "confirm",
+                             {"confirm_url": self.links.confirm(sub.id, sub.email), "frequency": sub.frequency})
 
     def already_subscribed(self, sub: Subscriber) -> Outgoing:
-        return self._message(sub, "You are already subscribed to paperradar", "notice",
-                             {"manage_url": self.links.manage(sub.id, sub.email)})
+        return self._message(sub.email, "You are already subscribed to paperradar", "notice",
+                             {"manage_url": self.links.manage(sub.id, sub.email), "frequency": sub.frequency})
+
+    def sign_in(self, email: str, url: str, minutes: float) -> Outgoing:
+        return self._message(email, "Your paperradar sign-in link", "sign_in", {"url": url, "minutes": int(minutes)})

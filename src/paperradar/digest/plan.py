@@ -13,6 +13,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from ..community.daily import Ranking, view as daily_view
+from ..community.periods import Period
 from ..models import Paper
 from ..store import PlannedDigest, Store, Subscriber
 from .select import EmbedTexts, Feedback, Pick, Ranker
@@ -58,14 +60,27 @@ def message_id(digest_date: dt.date, subscriber_id: int, host: str) -> str:
 
 def choose(store: Store, subs: list[Subscriber], *, digest_date: dt.date, cutoff: dt.datetime,
            embed_texts: EmbedTexts, paper_vectors: PaperVectors, threshold: float = 0.3,
-           top_n: int = 10) -> Iterator[tuple[Subscriber, list[Pick]]]:
-    """Each subscriber's picks among the papers new in their window; writes nothing."""
+           top_n: int = 10, ranking: Ranking | None = None) -> Iterator[tuple[Subscriber, list[Pick]]]:
+    """Each subscriber's picks among the papers new in their window; writes nothing.
+
+    What a digest holds is the subscriber's choice (`content`): the papers matching their
+    interests, the trending papers of the lists in their window, or both (matches first)."""
     if not subs:
         return
     since = {s.id: window_start(s, cutoff) for s in subs}
+    trending = TrendingPicks(store, cutoff, top_n, ranking or Ranking())
+    for s, picks in _interest_picks(store, subs, since, cutoff, embed_texts, paper_vectors, threshold, top_n):
+        if s.content in ("trending", "both"):
+            picks = picks + trending.for_subscriber(s, since[s.id], {p.paper.id for p in picks})
+        yield s, picks
+
+
+def _interest_picks(store: Store, subs: list[Subscriber], since: dict[int, dt.datetime], cutoff: dt.datetime,
+                    embed_texts: EmbedTexts, paper_vectors: PaperVectors, threshold: float,
+                    top_n: int) -> Iterator[tuple[Subscriber, list[Pick]]]:
     earliest = min(since.values())
     papers = store.papers_first_seen_between(earliest, cutoff, (earliest - BACKFILL).date())
-    if not papers:
+    if not papers or all(s.content == "trending" for s in subs):
         for s in subs:
             yield s, []
         return
@@ -77,14 +92,49 @@ def choose(store: Store, subs: list[Subscriber], *, digest_date: dt.date, cutoff
     for sid, pid in store.sent_pairs([s.id for s in subs], [p.id for p in papers]):
         already.setdefault(sid, []).append(ranker.index[pid])
     for s in subs:
+        if s.content == "trending":
+            yield s, []
+            continue
         mask = first_seen > np.datetime64(since[s.id], "s")
         mask[already.get(s.id, [])] = False
         yield s, ranker.pick(s.topics, s.categories, s.authors, mask, feedback.get(s.id))
 
 
+class TrendingPicks:
+    """The trending papers of the lists since a subscriber's last digest, as digest picks.
+
+    Ranked once per window start (most subscribers share one), without the papers a subscriber
+    was already sent or already gets as a match."""
+
+    def __init__(self, store: Store, cutoff: dt.datetime, top_n: int, ranking: Ranking):
+        self.store, self.cutoff, self.top_n, self.ranking = store, cutoff, top_n, ranking
+        self._ranked: dict[dt.date, list] = {}
+
+    def _window(self, start: dt.date) -> list:
+        if start not in self._ranked:
+            period = Period("date", start, self.cutoff.date())
+            view = daily_view(self.store, period, sort="trending", now=self.cutoff, size=self.top_n * 3,
+                              ranking=self.ranking)
+            self._ranked[start] = [e for e in view.entries if e.listing.points > 0]
+        return self._ranked[start]
+
+    def for_subscriber(self, sub: Subscriber, since: dt.datetime, taken: set[str]) -> list[Pick]:
+        entries = [e for e in self._window(since.date()) if e.paper.id not in taken]
+        sent = self.store.sent_pairs([sub.id], [e.paper.id for e in entries])
+        picks = []
+        for e in entries:
+            if (sub.id, e.paper.id) in sent:
+                continue
+            n = e.listing.points
+            picks.append(Pick(e.paper, e.score or 0.0, [f"trending: {n} vote{'s' if n != 1 else ''}"]))
+            if len(picks) >= self.top_n:
+                break
+        return picks
+
+
 def plan_day(store: Store, *, digest_date: dt.date, cutoff: dt.datetime, embed_texts: EmbedTexts,
              paper_vectors: PaperVectors, host: str, threshold: float = 0.3, top_n: int = 10,
-             only_email: str | None = None,
+             only_email: str | None = None, ranking: Ranking | None = None,
              progress: Callable[[int, int], None] | None = None) -> PlanResult:
     """Write the outbox rows for `digest_date`; papers first seen up to `cutoff` count."""
     result = PlanResult()
@@ -97,7 +147,7 @@ def plan_day(store: Store, *, digest_date: dt.date, cutoff: dt.datetime, embed_t
         else:
             result.not_due += 1
     picked = choose(store, subs, digest_date=digest_date, cutoff=cutoff, embed_texts=embed_texts,
-                    paper_vectors=paper_vectors, threshold=threshold, top_n=top_n)
+                    paper_vectors=paper_vectors, threshold=threshold, top_n=top_n, ranking=ranking)
     rows: list[PlannedDigest] = []
     done = 0
 

@@ -20,6 +20,7 @@ from ..tokens import signer_from_settings
 from .dkim import DkimSigner
 from .links import Links
 from .notices import Notices
+from ..community.daily import Ranking
 from .plan import PaperVectors, PlanResult, choose, plan_day
 from .render import DigestItem, DigestRenderer
 from .select import EmbedTexts
@@ -106,7 +107,7 @@ class DigestService:
         return dict(digest_date=digest_date, cutoff=default_cutoff(digest_date, self.clock()),
                     embed_texts=self.embed_texts, paper_vectors=self.paper_vectors,
                     host=self.renderer.host, threshold=self.settings.digest_threshold,
-                    top_n=self.settings.digest_top_n)
+                    top_n=self.settings.digest_top_n, ranking=Ranking.from_settings(self.settings))
 
     def plan(self, digest_date: dt.date, *, only_email: str | None = None,
              progress: Callable[[int, int], None] | None = None) -> PlanResult:

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ..sources.errors import SourceError
-from ..sources.hf_daily import parse_daily_papers
+from ..sources.hf_daily import MAX_BYTES, parse_daily_papers
 from ..store import Store
 from .jobs import Counts, OnChange, ProgressFn, recorded_run
 from .snapshot_reader import read_snapshot
@@ -112,15 +112,24 @@ class _Committer:
 
 
 def import_hf_daily(store: Store, path: str | os.PathLike, *, on_change: OnChange | None = None) -> Counts:
-    """Import one saved Hugging Face `daily_papers` JSON response."""
+    """Import Hugging Face Daily Papers: a saved `daily_papers` JSON response (.json) or JSON lines
+    of such items (.jsonl), either one gzipped or not (.jsonl.gz).
+
+    The whole file is parsed before anything is stored and then written in one transaction, so a
+    bad line stores nothing from the file; re-importing it changes nothing but counts that grew.
+    """
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:  # refused before reading it into memory
+            raise SourceError(str(path), 0, f"{size >> 20} MB is over the {MAX_BYTES >> 20} MB limit; split the file")
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(str(path), 0, exc.strerror or str(exc)) from None
     counts = Counts()
     with recorded_run(store, "import-hf-daily", counts):
         papers = parse_daily_papers(data, str(path), ref=path.name)
+        del data
         result, _ = store.apply_batch(papers)
         counts.records = len(papers)
         counts.pages = 1

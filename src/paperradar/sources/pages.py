@@ -4,15 +4,21 @@ The format, as seen in the demo corpus: site boilerplate lines ("Get trending pa
 email inbox!", "Subscribe", ...), an optional date label such as "Mar 11", then one line per
 title followed by one line per abstract, with or without blank lines between. The first title
 may be glued to "Subscribe". Titles are short single sentences; abstracts are long.
+
+A date label makes the page a daily list: its papers get `Listing(day, "pages", rank)`. A label
+without a year ("Mar 11") is the most recent such day not after a reference date: for a file,
+its modification date (the day it was saved), never after today. A page without a date label
+gives papers without a listing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..models import Paper, Sighting
+from ..models import Listing, Paper, Sighting
 from .errors import SourceError
 
 SOURCE = "pages"
@@ -23,7 +29,8 @@ BOILERPLATE = {
     "get trending papers in your email inbox once a day!",
     "byak and the research community",
 }
-_DATE = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2}(, \d{4})?$")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DATE = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* (\d{1,2})(?:, (\d{4}))?$")
 _SENTENCE_END = re.compile(r"[.!?](\s|$)")
 MAX_TITLE = 300
 
@@ -61,10 +68,35 @@ def _binary_ratio(chunk: bytes) -> float:
     return control / len(chunk)
 
 
-def parse_page(data: bytes, name: str) -> PageResult:
-    """Parse one listing page. Raises SourceError for binary input; warns for skipped records."""
+def resolve_day(label: str, reference: dt.date) -> dt.date | None:
+    """The day a date label names: "Mar 11, 2024" as written; "Mar 11" the most recent Mar 11
+    not after `reference` (Feb 29: the latest leap year's). None when it names no day."""
+    m = _DATE.match(label)
+    if m is None:
+        return None
+    month, day = MONTHS.index(m.group(1)) + 1, int(m.group(2))
+    if m.group(3):
+        try:
+            return dt.date(int(m.group(3)), month, day)
+        except ValueError:
+            return None
+    # Eight years back always reach a leap year (1900 and 2100 skip one; 4 + 4 covers it).
+    for year in range(reference.year, reference.year - 9, -1):
+        try:
+            candidate = dt.date(year, month, day)
+        except ValueError:  # Feb 29 in a common year, or Feb 30 in any
+            continue
+        if candidate <= reference:
+            return candidate
+    return None
+
+
+def parse_page(data: bytes, name: str, today: dt.date | None = None) -> PageResult:
+    """Parse one listing page. Raises SourceError for binary input; warns for skipped records.
+
+    `today` is the reference for a date label without a year (default: today's date)."""
     result = PageResult()
-    listed = ""
+    listed, day = "", None
     content: list[tuple[int, str]] = []
     for n, line in enumerate(_decode(data, name, result.warnings), 1):
         text = " ".join(line.split())
@@ -73,7 +105,10 @@ def parse_page(data: bytes, name: str) -> PageResult:
         if not text or text.lower() in BOILERPLATE:
             continue
         if _DATE.match(text):
-            listed = listed or text
+            if not listed:
+                listed, day = text, resolve_day(text, today or dt.date.today())
+                if day is None:
+                    result.warnings.append(f"{name}:{n}: {text!r} is not a day, papers not listed by day")
             continue
         content.append((n, text))
 
@@ -90,18 +125,23 @@ def parse_page(data: bytes, name: str) -> PageResult:
             i += 1
             continue
         position = len(result.papers) + 1
-        result.papers.append(
-            Paper(title=title, abstract=nxt[1], sightings=[Sighting(SOURCE, name, position, listed)])
-        )
+        result.papers.append(Paper(
+            title=title, abstract=nxt[1], sightings=[Sighting(SOURCE, name, position, listed)],
+            listing=Listing(day, SOURCE, position) if day else None,
+        ))
         i += 2
     if not result.papers:
         result.warnings.append(f"{name}: no papers found")
     return result
 
 
-def read_page(path: Path) -> PageResult:
+def read_page(path: Path, today: dt.date | None = None) -> PageResult:
+    """Read and parse a listing page. A date label without a year resolves against the file's
+    modification date (the day it was saved), or `today` (default: today) if that is earlier."""
     try:
         data = path.read_bytes()
-    except OSError as e:
-        raise SourceError(str(path), None, f"cannot read: {e.strerror or e}") from None
-    return parse_page(data, path.name)
+        saved = dt.date.fromtimestamp(path.stat().st_mtime)
+    except (OSError, OverflowError, ValueError) as e:
+        raise SourceError(str(path), None, f"cannot read: {getattr(e, 'strerror', None) or e}") from None
+    today = today or dt.date.today()
+    return parse_page(data, path.name, today=min(saved, today))

@@ -22,9 +22,17 @@ from ..config import Settings
 from ..errors import UserError
 from ..radar import Radar
 from ..search.query import QueryError
-from . import api, csrf, pages, routes_subscribe
+from . import api, api_community, csrf, pages, routes_auth, routes_community, routes_subscribe
 
 HERE = Path(__file__).parent
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+# Pages load only their own script and stylesheet; inline style attributes are allowed.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 log = logging.getLogger("paperradar.web")
 
 
@@ -45,14 +53,21 @@ def create_app(settings: Settings, radar: Radar | None = None) -> FastAPI:
     app.state.secret = settings.secret_key()
     app.state.templates = templates()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(api_community.router)  # before api: /api/papers/{id}/vote is not a paper id
     app.include_router(api.router)
+    app.include_router(routes_community.router)  # before pages: /papers/date/... is not a paper id
+    app.include_router(routes_auth.router)
     app.include_router(pages.router)
     app.include_router(routes_subscribe.router)
 
     @app.middleware("http")
-    async def _csrf_cookie(request: Request, call_next):
+    async def _csrf_cookie_and_headers(request: Request, call_next):
         response = await call_next(request)
         csrf.set_cookie(request, response)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if not request.url.path.startswith(("/docs", "/redoc")):  # Swagger UI brings its own scripts
+            response.headers.setdefault("Content-Security-Policy", CSP)
         return response
 
     def is_api(request: Request) -> bool:

@@ -1,4 +1,4 @@
-"""HTML pages: newest papers, search results, one paper."""
+"""HTML pages: search results and one paper (the dated lists are in routes_community)."""
 
 from __future__ import annotations
 
@@ -7,25 +7,15 @@ from fastapi.responses import HTMLResponse
 
 from ..search import highlight
 from . import csrf
+from .deps import current_account
 
 router = APIRouter(include_in_schema=False)
 
 
 def render(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
     base = {"request": request, "csrf_token": csrf.token(request), "q": "",
-            "settings": request.app.state.settings}
+            "settings": request.app.state.settings, "account": current_account(request)}
     return request.app.state.templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
-
-
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request, page: int = Query(1, ge=1, le=100_000)):
-    radar = request.app.state.radar
-    size = radar.settings.page_size
-    papers = radar.store.latest_papers(size + 1, (page - 1) * size)
-    return render(request, "home.html", {
-        "papers": papers[:size], "page": page, "has_next": len(papers) > size,
-        "total": radar.store.count_papers(),
-    })
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -46,5 +36,10 @@ def paper(request: Request, paper_id: str):
     p = radar.store.get_paper(paper_id)
     if p is None:
         raise HTTPException(404, f"No paper with id {paper_id!r}.")
-    return render(request, "paper.html", {"paper": p, "abstract_html": highlight.mark(p.abstract, highlight.matcher([])),
-                                          "similar": radar.search.similar(p, limit=8)})
+    account = current_account(request)
+    listing = radar.store.get_listing(p.id)
+    return render(request, "paper.html", {
+        "paper": p, "abstract_html": highlight.mark(p.abstract, highlight.matcher([])),
+        "similar": radar.search.similar(p, limit=8), "listing": listing,
+        "voted": bool(account and listing and radar.store.voted(account.id, [p.id])),
+    })

@@ -17,7 +17,7 @@ import logging
 from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from ..digest.interests import Interests, InvalidInput, normalize_email
+from ..digest.interests import Interests, InvalidInput, normalize_email, parse_content
 from ..digest.run import DigestService
 from ..store import Subscriber, SubscriberExists
 from ..tokens import BadToken, ExpiredToken
@@ -67,7 +67,7 @@ def subscribe_form(request: Request):
 @router.post("/subscribe", response_class=HTMLResponse)
 def subscribe(request: Request, background: BackgroundTasks, email: str = Form(""), topics: str = Form(""),
               categories: str = Form(""), authors: str = Form(""), frequency: str = Form("daily"),
-              website: str = Form(""), csrf_token: str = Form("")):
+              content: str = Form("interests"), website: str = Form(""), csrf_token: str = Form("")):
     csrf.verify(request, csrf_token)
     if website:  # the honeypot: only bots fill a field people cannot see
         return _page(request, "sent.html")
@@ -75,26 +75,34 @@ def subscribe(request: Request, background: BackgroundTasks, email: str = Form("
     ip = request.client.host if request.client else "unknown"
     if not store.hit_rate_limit(f"subscribe-ip:{ip}", limit=IP_LIMIT[0], window=IP_LIMIT[1]):
         raise HTTPException(429, "Too many subscription requests from your network. Try again in an hour.")
-    form = {"email": email, "topics": topics, "categories": categories, "authors": authors, "frequency": frequency}
+    form = {"email": email, "topics": topics, "categories": categories, "authors": authors, "frequency": frequency,
+            "content": content}
     try:
         address = normalize_email(email)
-        interests = Interests.parse(topics, categories, authors)
-        if frequency not in ("daily", "weekly"):
-            raise InvalidInput("frequency must be daily or weekly")
+        interests, frequency, content = parse_choices(topics, categories, authors, frequency, content)
     except InvalidInput as e:
         return _page(request, "form.html", status=400, form=form, error=str(e))
     if store.hit_rate_limit(f"subscribe-email:{address}", limit=EMAIL_LIMIT[0], window=EMAIL_LIMIT[1]):
-        notice = _record_subscription(_service(request), address, interests, frequency)
+        notice = _record_subscription(_service(request), address, interests, frequency, content)
         if notice is not None:
             background.add_task(_send, _service(request), notice)
     return _page(request, "sent.html")
 
 
-def _record_subscription(service: DigestService, address: str, interests: Interests, frequency: str):
+def parse_choices(topics: str, categories: str, authors: str, frequency: str, content: str):
+    """(interests, frequency, content) from a form; InvalidInput says what is wrong. A digest of
+    the trending papers alone needs no interests."""
+    content = parse_content(content)
+    if frequency not in ("daily", "weekly"):
+        raise InvalidInput("frequency must be daily or weekly")
+    return Interests.parse(topics, categories, authors, required=content != "trending"), frequency, content
+
+
+def _record_subscription(service: DigestService, address: str, interests: Interests, frequency: str, content: str):
     """Store the request and pick the email it deserves (None: send nothing)."""
     store = service.store
     fields = dict(topics=interests.topics, categories=interests.categories, authors=interests.authors,
-                  frequency=frequency)
+                  frequency=frequency, content=content)
     sub = store.get_subscriber_by_email(address)
     if sub is None:
         try:
@@ -146,21 +154,20 @@ def preferences_page(request: Request, t: str = ""):
 
 def _form_of(sub: Subscriber) -> dict:
     return {"topics": "\n".join(sub.topics), "categories": " ".join(sub.categories),
-            "authors": "\n".join(sub.authors), "frequency": sub.frequency}
+            "authors": "\n".join(sub.authors), "frequency": sub.frequency, "content": sub.content}
 
 
 @router.post("/preferences", response_class=HTMLResponse)
 def preferences(request: Request, t: str = Form(""), csrf_token: str = Form(""), topics: str = Form(""),
                 categories: str = Form(""), authors: str = Form(""), frequency: str = Form("daily"),
-                paused: str = Form(""), send_empty: str = Form(""), action: str = Form("save")):
+                content: str = Form("interests"), paused: str = Form(""), send_empty: str = Form(""),
+                action: str = Form("save")):
     csrf.verify(request, csrf_token)
     sub, _ = _subscriber(request, "manage", t)
     store = _service(request).store
-    form = {"topics": topics, "categories": categories, "authors": authors, "frequency": frequency}
+    form = {"topics": topics, "categories": categories, "authors": authors, "frequency": frequency, "content": content}
     try:
-        interests = Interests.parse(topics, categories, authors)
-        if frequency not in ("daily", "weekly"):
-            raise InvalidInput("frequency must be daily or weekly")
+        interests, frequency, content = parse_choices(topics, categories, authors, frequency, content)
     except InvalidInput as e:
         return _page(request, "preferences.html", status=400, sub=sub, token=t, form=form, error=str(e), saved=False)
     status = sub.status
@@ -168,7 +175,7 @@ def preferences(request: Request, t: str = Form(""), csrf_token: str = Form(""),
         status = "active"  # the signed link proves the mailbox; no second opt-in needed
     elif status in ("active", "paused"):
         status = "paused" if paused else "active"
-    sub = store.update_subscriber(sub.id, status=status, frequency=frequency, send_empty=bool(send_empty),
+    sub = store.update_subscriber(sub.id, status=status, frequency=frequency, send_empty=bool(send_empty), content=content,
                                   topics=interests.topics, categories=interests.categories,
                                   authors=interests.authors)
     return _page(request, "preferences.html", sub=sub, token=t, form=_form_of(sub), error=None, saved=True)

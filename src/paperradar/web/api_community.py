@@ -1,0 +1,71 @@
+"""The dated lists, votes and submissions as JSON.
+
+`GET /api/daily_papers` answers in the shape of the Hugging Face Daily Papers API. Votes and
+submissions act for the signed-in member (the session cookie) and need the page's CSRF token
+in an `X-CSRF-Token` header, as forms carry it in a field; every refusal is a 4xx
+`{"error", "status"}`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Body, Header, Query, Request
+
+from ..community import daily, periods
+from ..community.submit import SubmitRefused, submit as submit_paper
+from ..errors import UserError
+from ..store import now as utcnow
+from ..views import listed_json
+from . import csrf
+from .deps import CurrentAccount, RadarDep
+from .routes_community import cast_vote
+
+router = APIRouter(prefix="/api", tags=["daily papers"])
+
+
+@router.get("/daily_papers", summary="A day's, week's or month's listed papers (Hugging Face shape)")
+def daily_papers(radar: RadarDep,
+                 date: str | None = Query(None, max_length=10, description="YYYY-MM-DD (default: the latest day with papers)"),
+                 week: str | None = Query(None, max_length=8, description="ISO week, YYYY-Www"),
+                 month: str | None = Query(None, max_length=7, description="YYYY-MM"),
+                 sort: str = Query("votes", max_length=16, description="votes (default), trending, new; publishedAt = new"),
+                 p: int = Query(0, ge=0, le=10_000, description="page, from 0"),
+                 limit: int = Query(50, ge=1, le=100)) -> list[dict]:
+    chosen = [(k, v) for k, v in (("date", date), ("week", week), ("month", month)) if v]
+    if len(chosen) > 1:
+        raise UserError("give one of date, week or month")
+    sort = "new" if sort == "publishedAt" else sort
+    now = utcnow()
+    period = periods.parse(*chosen[0]) if chosen else daily.latest_period(radar.store, now.date())
+    view = daily.view(radar.store, period, sort=sort, now=now, page=p + 1, size=limit,
+                      ranking=daily.Ranking.from_settings(radar.settings))
+    return [listed_json(e) for e in view.entries]
+
+
+@router.get("/trending", summary="Trending papers of the last day, week or month")
+def trending(radar: RadarDep, window: str = Query("week", max_length=8, description="day, week or month"),
+             limit: int = Query(20, ge=1, le=100)) -> list[dict]:
+    now = utcnow()
+    view = daily.view(radar.store, daily.window(radar.store, window, now), sort="trending", now=now, size=limit,
+                      ranking=daily.Ranking.from_settings(radar.settings))
+    return [listed_json(e) for e in view.entries]
+
+
+@router.post("/papers/{paper_id:path}/vote", summary="Vote for a listed paper (value=1) or take the vote back (value=0)")
+def vote(request: Request, radar: RadarDep, account: CurrentAccount, paper_id: str,
+         value: int = Query(1, ge=0, le=1), x_csrf_token: str = Header("")) -> dict:
+    csrf.verify(request, x_csrf_token)
+    listing = cast_vote(radar, account, paper_id, str(value))
+    return {"id": listing.paper_id, "votes": listing.points, "voted": value == 1}
+
+
+@router.post("/submit", summary="Submit an arXiv paper to today's list", status_code=201)
+def submit(request: Request, radar: RadarDep, account: CurrentAccount,
+           paper: str = Body(..., embed=True, max_length=300, description="arXiv id or abs/pdf URL"),
+           x_csrf_token: str = Header("")) -> dict:
+    csrf.verify(request, x_csrf_token)
+    try:
+        p = submit_paper(radar.store, radar.settings, account, paper, now=utcnow())
+    except SubmitRefused as e:
+        raise UserError(str(e)) from None
+    radar.sync_indexes()
+    return listed_json(daily.Entry(p, radar.store.get_listing(p.id), voted=True))

@@ -1,0 +1,52 @@
+"""What handlers depend on, checked in one place: the radar, the signed-in member, admins."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from ..radar import Radar
+from ..store import Account
+
+SESSION_COOKIE = "paperradar_session"
+
+
+def radar(request: Request) -> Radar:
+    return request.app.state.radar
+
+
+def current_account(request: Request) -> Account | None:
+    """The member this browser is signed in as, read once per request."""
+    if not hasattr(request.state, "account"):
+        token = request.cookies.get(SESSION_COOKIE)
+        request.state.account = request.app.state.radar.store.session_account(token) if token and len(token) < 200 else None
+    return request.state.account
+
+
+def signed_in(request: Request) -> Account:
+    account = current_account(request)
+    if account is None:
+        raise HTTPException(401, "Sign in first: voting and submitting need an account.")
+    return account
+
+
+def admin(request: Request) -> Account:
+    account = signed_in(request)
+    if not account.is_admin:
+        raise HTTPException(403, "Only an admin can do this.")
+    return account
+
+
+RadarDep = Annotated[Radar, Depends(radar)]
+MaybeAccount = Annotated[Account | None, Depends(current_account)]
+CurrentAccount = Annotated[Account, Depends(signed_in)]
+AdminAccount = Annotated[Account, Depends(admin)]
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A redirect target from a form: only a path on this site (never //host or a scheme)."""
+    target = (target or "").strip()
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target and len(target) < 2000:
+        return target
+    return default
