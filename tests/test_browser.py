@@ -8,7 +8,9 @@ pytestmark = pytest.mark.browser
 def test_search_gradient_inversion_and_open_first_result(chromium, live, tmp_path):
     page = chromium.new_page()
     page.goto(live.url + "/")
-    assert page.locator("li.paper").count() == 20
+    # the home page is the demo's latest daily list (2026-08-21: 17 papers with their votes)
+    assert page.get_by_role("heading", name="Friday, August 21, 2026").is_visible()
+    assert page.locator("li.paper").count() == 17
     page.fill("input[name=q]", "gradient inversion")
     page.click("form.searchbox button")
     page.wait_for_url("**/search?q=gradient+inversion")

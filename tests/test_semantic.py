@@ -61,7 +61,7 @@ def test_vectors_survive_a_restart(settings):
     before = [h.paper.id for h in r.search.search("normalizing flows", limit=10).hits]
     r.close()
     again = Radar(settings)
-    assert again.pending_index_changes() == 0 and len(again.vectors) == 576
+    assert again.pending_index_changes() == 0 and len(again.vectors) == 1016
     assert [h.paper.id for h in again.search.search("normalizing flows", limit=10).hits] == before
     again.close()
 
@@ -84,7 +84,7 @@ def test_changing_the_model_needs_a_reindex(settings, tmp_path):
     fixed = runner.invoke(app, ["-d", str(settings.data_dir), "reindex"])
     assert fixed.exit_code == 0, fixed.output
     again = Radar(settings)
-    assert again.vector_problem is None and len(again.vectors) == 576
+    assert again.vector_problem is None and len(again.vectors) == 1016
     again.close()
 
 

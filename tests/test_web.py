@@ -6,15 +6,15 @@ import re
 import pytest
 
 
-def test_home_lists_newest_papers_paginated(http):
+def test_home_is_the_latest_daily_list_and_months_page(http):
     page1 = http.get("/")
     assert page1.status_code == 200
-    assert "576 in the radar" in page1.text
-    assert page1.text.count('class="paper"') == 20
-    page2 = http.get("/?page=2")
-    assert page2.text.count('class="paper"') == 20
-    assert re.findall(r'href="/papers/([^"]+)"', page1.text)[0] not in page2.text
-    assert 'rel="prev"' in page2.text and 'rel="next"' in page2.text
+    assert "Friday, August 21, 2026" in page1.text and "17 papers" in page1.text
+    month = http.get("/papers/month/2026-08")
+    assert month.text.count('class="paper listed"') == 20 and 'rel="next"' in month.text
+    page2 = http.get("/papers/month/2026-08?sort=votes&page=2")
+    assert re.findall(r'href="/papers/([^"]+)"', month.text)[0] not in page2.text
+    assert 'rel="prev"' in page2.text
 
 
 def test_search_page_highlights(http):
@@ -85,7 +85,8 @@ def test_openapi_docs(http):
 
 def test_no_external_assets(http):
     html = http.get("/").text
-    assert not re.search(r'(src|href)="(https?:)?//', html)
+    # scripts, stylesheets and icons come from this server; links to arXiv or code are not assets
+    assert not re.search(r'src="(https?:)?//', html) and not re.search(r'<link[^>]+href="(https?:)?//', html)
     assert http.get("/static/style.css").status_code == 200
 
 

@@ -56,8 +56,8 @@ def period_list(request: Request, radar: RadarDep, account: MaybeAccount, kind: 
 def trending_page(request: Request, radar: RadarDep, account: MaybeAccount,
                   window: str = Query("week", max_length=8), page: int = PageQuery):
     period = daily.window(radar.store, window, utcnow())
-    return _list_page(request, radar, account, period, "trending", page, title=f"Trending this {window}",
-                      window=window)
+    title = "Trending today" if window == "day" else f"Trending this {window}"
+    return _list_page(request, radar, account, period, "trending", page, title=title, window=window)
 
 
 @router.post("/papers/{paper_id:path}/vote")
