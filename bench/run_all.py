@@ -16,6 +16,7 @@ SMALL = {
     "import.py": [],
     "harvest.py": [],
     "digest.py": [],
+    "daily.py": ["--rounds", "50", "--vote-rounds", "150"],
 }
 
 

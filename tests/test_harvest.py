@@ -80,6 +80,18 @@ def test_harvest_walks_the_list_and_checkpoints(store, settings, fake):
     assert state["token"] is None and state["next_from"] == "2024-01-10"  # the last responseDate's day
     [run] = store.last_runs()
     assert run.job == "harvest-arxiv" and run.status == "ok" and run.counts["added"] == 5
+    # harvested papers are listed: v1 2024-01-02 is 8 days before the response, so not "just
+    # announced": it is listed on its own day (test below: a recent v1 is listed on the harvest's)
+    listing = store.get_listing("2401.00002")
+    assert (listing.day, listing.source) == (dt.date(2024, 1, 2), "oai")
+
+
+def test_a_backfill_lists_old_papers_on_their_own_day():
+    from paperradar.harvest.arxiv_oai import list_announced
+
+    old, new = Paper(title="Old", published=dt.date(2023, 5, 2)), Paper(title="New", published=dt.date(2024, 1, 8))
+    list_announced([old, new], "2024-01-10T03:12:45Z")
+    assert old.listing.day == dt.date(2023, 5, 2) and new.listing.day == dt.date(2024, 1, 10)
 
 
 def test_one_connection_and_pace_measured_by_the_server(store, settings, fake):

@@ -53,7 +53,8 @@ def test_phrase_requires_adjacent_words(demo_radar):
     assert 0 < phrase.total < loose.total
     for h in phrase.hits:
         text = (h.paper.title + " " + h.paper.abstract).lower()
-        assert re.search(r"knowledge\W+distillation", text)  # adjacent words; punctuation between is no word
+        # adjacent words, compared by stem: "knowledge, distilling" matches too
+        assert re.search(r"knowledge\W+distill", text)
 
 
 def test_exclusion(demo_radar):

@@ -10,7 +10,7 @@ import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     dkim_key_path: Path | None = Field(None, description="PEM private key; when set, digests are DKIM-signed.")
     dkim_selector: str = Field("paperradar", description="DKIM selector (DNS: SELECTOR._domainkey.DOMAIN).")
     dkim_domain: str | None = Field(None, description="DKIM signing domain; default: the From address's domain.")
+
+    @field_validator("signup")
+    @classmethod
+    def _signup_policy(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value in ("open", "invite") or (value.startswith("domain:") and "." in value[7:]):
+            return value
+        raise ValueError(f"signup must be open, invite or domain:example.org, not {value!r}")
 
     @property
     def db_url(self) -> str:

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from pydantic import ValidationError
 
 from ..config import Settings
 from . import community, digest, evaluate, harvest, ingest, papers, serve, subscribers
-from .common import Group
+from .common import Group, fail
 
 app = typer.Typer(
     cls=Group,
@@ -28,7 +29,11 @@ def _root(
         help="Data directory (database, indexes, secret, outbox). Default ./data."),
 ) -> None:
     overrides = {"data_dir": data_dir} if data_dir else {}
-    ctx.obj = {"settings": Settings(**overrides)}
+    try:
+        ctx.obj = {"settings": Settings(**overrides)}
+    except ValidationError as e:  # a bad environment variable: one line naming it
+        fail("; ".join(f"PAPERRADAR_{'_'.join(map(str, x['loc'])).upper()}: {x['msg'].removeprefix('Value error, ')}"
+                       for x in e.errors()))
 
 
 serve.register(app)

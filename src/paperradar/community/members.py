@@ -19,12 +19,6 @@ HANDLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")
 RESERVED = {"admin", "api", "paperradar", "root", "system", "anonymous"}
 
 
-def check_policy(policy: str) -> str:
-    if policy in ("open", "invite") or (policy.startswith("domain:") and "." in policy[7:]):
-        return policy
-    raise UserError(f"signup must be open, invite or domain:example.org, not {policy!r}")
-
-
 def admits(policy: str, email: str, account: Account | None) -> bool:
     """Whether `email` may sign in (and so have an account) under the policy."""
     if account is not None:

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 
 from ..config import Settings
+from ..models import Listing, Paper
 from ..sources.arxiv_sets import set_spec as to_set_spec
 from ..store import Store
 from .jobs import Counts, OnChange, ProgressFn, recorded_run
@@ -79,6 +80,7 @@ def _run(store, client, endpoint, window, token, state, key, counts, progress, o
             "response_date": oai.response_date,
             "next_from": _next_from(window, oai.response_date, state.get("next_from")) if done else state.get("next_from"),
         }
+        list_announced(oai.papers, oai.response_date)
         result, withdrawn = store.apply_batch(oai.papers, withdrawn=oai.deleted,
                                               checkpoint=(key, json.dumps(checkpoint, sort_keys=True)))
         counts.add_result(result)
@@ -89,6 +91,25 @@ def _run(store, client, endpoint, window, token, state, key, counts, progress, o
         if progress is not None:
             seen = (oai.cursor or 0) + len(oai.papers) + len(oai.deleted) if oai.cursor is not None else counts.records
             progress(counts.records, seen, oai.complete_list_size)
+
+
+ANNOUNCED_WITHIN = dt.timedelta(days=7)
+
+
+def list_announced(papers: list[Paper], response_date: str) -> None:
+    """Harvested papers enter the daily lists on the day arXiv announced them: the day of the
+    harvest for a paper whose v1 is at most a week old (the nightly update), else the day of its
+    v1, so a backfill lists old papers on their own days rather than flooding today's list.
+    The store keeps a paper's first listing, so a later version never moves it."""
+    try:
+        today = dt.date.fromisoformat(response_date[:10])
+    except (TypeError, ValueError):
+        today = None
+    for p in papers:
+        if p.published is None:
+            continue
+        recent = today is not None and today - p.published <= ANNOUNCED_WITHIN
+        p.listing = Listing(day=today if recent else p.published, source="oai")
 
 
 def _next_from(window: Window, response_date: str, previous: str | None) -> str | None:

@@ -155,18 +155,21 @@ def day_counts(conn: Connection, start: dt.date, end: dt.date) -> dict[dt.date, 
 
 
 def neighbour_day(conn: Connection, day: dt.date, *, after: bool) -> dt.date | None:
-    """The nearest day before (or after) `day` that has visible papers."""
+    """The nearest day before (or after) `day` that has visible papers.
+
+    ORDER BY + LIMIT 1 walks the day index from `day` and stops at the first visible row; a
+    MIN/MAX with the `hidden` condition would read every listing on that side."""
     col = listings.c.day
-    agg = func.min(col) if after else func.max(col)
-    cond = col > day if after else col < day
-    return conn.execute(select(agg).where(cond, listings.c.hidden.is_(False))).scalar()
+    q = (select(col).where(col > day if after else col < day, listings.c.hidden.is_(False))
+         .order_by(col.asc() if after else col.desc()).limit(1))
+    return conn.execute(q).scalar()
 
 
 def latest_day(conn: Connection, not_after: dt.date | None = None) -> dt.date | None:
-    q = select(func.max(listings.c.day)).where(listings.c.hidden.is_(False))
+    q = select(listings.c.day).where(listings.c.hidden.is_(False))
     if not_after is not None:
         q = q.where(listings.c.day <= not_after)
-    return conn.execute(q).scalar()
+    return conn.execute(q.order_by(listings.c.day.desc()).limit(1)).scalar()
 
 
 def submitted_on(conn: Connection, account_id: int, day: dt.date) -> int:
