@@ -33,6 +33,7 @@ def seed_files() -> list[Path]:
 
 
 def make_settings(data_dir: Path, **kw) -> Settings:
+    kw.setdefault("api_rate_limit", 0)  # the shared demo server takes every test's requests
     return Settings(data_dir=data_dir, **kw)
 
 

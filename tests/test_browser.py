@@ -22,3 +22,24 @@ def test_search_gradient_inversion_and_open_first_result(chromium, live, tmp_pat
     assert page.locator("h1").inner_text() == title
     page.screenshot(path=str(tmp_path / "paper.png"), full_page=True)
     page.close()
+
+
+def test_api_docs_render_with_the_network_cut(chromium, live):
+    """Swagger UI comes from our own server: any request to another host is refused."""
+    page = chromium.new_page()
+    outside = []
+
+    def only_loopback(route):
+        if route.request.url.startswith(live.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_loopback)
+    page.goto(live.url + "/docs")
+    page.wait_for_selector(".opblock-summary-path")
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert {"/api/daily_papers", "/api/papers/search", "/feeds/search.atom"} <= {p.replace("\u200b", "") for p in paths}
+    assert outside == []
+    page.close()

@@ -81,19 +81,22 @@ def window(store: Store, name: str, now: dt.datetime) -> Period:
 
 
 def view(store: Store, period: Period, *, sort: str, now: dt.datetime, page: int = 1, size: int = 20,
-         ranking: Ranking | None = None, account_id: int | None = None, with_calendar: bool = False) -> DayView:
-    """One page of a period's list, sorted by votes (points), trending or newest."""
+         ranking: Ranking | None = None, account_id: int | None = None, with_calendar: bool = False,
+         submitter: str | None = None) -> DayView:
+    """One page of a period's list, sorted by votes (points), trending or newest; optionally only
+    what one submitter listed."""
     check_sort(sort)
     if page < 1:
         raise UserError("page must be 1 or more")
     offset = (page - 1) * size
-    total = store.count_listed(period.start, period.end)
+    total = store.count_listed(period.start, period.end, submitter)
     moment = as_of(store, now)
     scores: dict[str, float] = {}
     if sort == "trending":
-        rows = _trending_page(store, period, moment, ranking or Ranking(), offset, size + 1, scores)
+        rows = _trending_page(store, period, moment, ranking or Ranking(), offset, size + 1, scores, submitter)
     else:
-        rows = store.listed_between(period.start, period.end, sort=sort, limit=size + 1, offset=offset)
+        rows = store.listed_between(period.start, period.end, sort=sort, limit=size + 1, offset=offset,
+                                    submitter=submitter)
     voted = store.voted(account_id, [p.id for _, p in rows]) if account_id is not None else set()
     entries = [Entry(p, li, p.id in voted, scores.get(p.id)) for li, p in rows[:size]]
     before, after = store.neighbour_days(period.start, period.end)
@@ -106,16 +109,16 @@ def view(store: Store, period: Period, *, sort: str, now: dt.datetime, page: int
 
 
 def _trending_page(store: Store, period: Period, moment: dt.datetime, ranking: Ranking, offset: int, limit: int,
-                   scores: dict[str, float]) -> list[tuple[ListingRow, Paper]]:
+                   scores: dict[str, float], submitter: str | None) -> list[tuple[ListingRow, Paper]]:
     """Scored papers best first, then those with no points, newest first."""
-    ranked = trending.rank(store.trending_candidates(period.start, period.end), moment,
+    ranked = trending.rank(store.trending_candidates(period.start, period.end, submitter), moment,
                            gravity=ranking.gravity, star_weight=ranking.star_weight)
     scores.update(ranked[offset : offset + limit])
     rows = store.listed_papers([pid for pid, _ in ranked[offset : offset + limit]])
     if len(rows) < limit:
         rest_offset = max(0, offset - len(ranked))
         rows += store.listed_between(period.start, period.end, sort="new", limit=limit - len(rows),
-                                     offset=rest_offset, pointless=True)
+                                     offset=rest_offset, pointless=True, submitter=submitter)
     return rows
 
 

@@ -35,10 +35,11 @@ class CommunityStore:
             return listings.get_many(conn, paper_ids)
 
     def listed_between(self, start: dt.date, end: dt.date, *, sort: str = "votes", limit: int = 20,
-                       offset: int = 0, pointless: bool = False) -> list[tuple[ListingRow, Paper]]:
+                       offset: int = 0, pointless: bool = False, submitter: str | None = None) -> list[tuple[ListingRow, Paper]]:
         """A page of the days [start, end] with the papers, in one read transaction."""
         with self.engine.connect() as conn:
-            rows = listings.in_range(conn, start, end, sort=sort, limit=limit, offset=offset, pointless=pointless)
+            rows = listings.in_range(conn, start, end, sort=sort, limit=limit, offset=offset, pointless=pointless,
+                                     submitter=submitter)
             found = papers.get_many(conn, [r.paper_id for r in rows])
         return [(r, found[r.paper_id]) for r in rows if r.paper_id in found]
 
@@ -49,13 +50,13 @@ class CommunityStore:
             found = papers.get_many(conn, paper_ids)
         return [(rows[i], found[i]) for i in paper_ids if i in rows and i in found]
 
-    def count_listed(self, start: dt.date, end: dt.date) -> int:
+    def count_listed(self, start: dt.date, end: dt.date, submitter: str | None = None) -> int:
         with self.engine.connect() as conn:
-            return listings.count_in_range(conn, start, end)
+            return listings.count_in_range(conn, start, end, submitter)
 
-    def trending_candidates(self, start: dt.date, end: dt.date):
+    def trending_candidates(self, start: dt.date, end: dt.date, submitter: str | None = None):
         with self.engine.connect() as conn:
-            return listings.trending_candidates(conn, start, end)
+            return listings.trending_candidates(conn, start, end, submitter)
 
     def listing_day_counts(self, start: dt.date, end: dt.date) -> dict[dt.date, int]:
         with self.engine.connect() as conn:

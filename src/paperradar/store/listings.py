@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, case, func, select, update
+from sqlalchemy import Connection, and_, case, func, or_, select, update
 
 from ..models import Listing
 from .db import dialect_insert
@@ -118,32 +118,40 @@ def get_many(conn: Connection, paper_ids: list[str]) -> dict[str, ListingRow]:
     return out
 
 
+def _visible(start: dt.date, end: dt.date, submitter: str | None):
+    """The conditions of a list: the days [start, end], not hidden, and optionally one submitter
+    (a member's handle or an upstream submitter's name)."""
+    conds = [listings.c.day >= start, listings.c.day <= end, listings.c.hidden.is_(False)]
+    if submitter is not None:
+        by_member = select(accounts.c.id).where(accounts.c.handle == submitter).scalar_subquery()
+        conds.append(or_(listings.c.submitted_by == by_member, listings.c.submitter_name == submitter))
+    return conds
+
+
 def in_range(conn: Connection, start: dt.date, end: dt.date, *, sort: str, limit: int, offset: int = 0,
-             pointless: bool = False) -> list[ListingRow]:
+             pointless: bool = False, submitter: str | None = None) -> list[ListingRow]:
     """Visible listings of the days [start, end], most points first or newest first;
     `pointless` keeps only those with no points (what follows the trending ones)."""
     order = ([listings.c.listed_at.desc(), listings.c.position] if sort == "new"
              else [listings.c.points.desc(), listings.c.day.desc(), listings.c.position])
-    q = _select().where(listings.c.day >= start, listings.c.day <= end, listings.c.hidden.is_(False))
+    q = _select().where(*_visible(start, end, submitter))
     if pointless:
         q = q.where(listings.c.points <= 0)
-    q = (q
-         .order_by(*order, listings.c.paper_id).limit(limit).offset(offset))
+    q = q.order_by(*order, listings.c.paper_id).limit(limit).offset(offset)
     return [_row(r) for r in conn.execute(q)]
 
 
-def count_in_range(conn: Connection, start: dt.date, end: dt.date) -> int:
-    q = select(func.count()).select_from(listings).where(
-        listings.c.day >= start, listings.c.day <= end, listings.c.hidden.is_(False))
+def count_in_range(conn: Connection, start: dt.date, end: dt.date, submitter: str | None = None) -> int:
+    q = select(func.count()).select_from(listings).where(*_visible(start, end, submitter))
     return conn.execute(q).scalar() or 0
 
 
-def trending_candidates(conn: Connection, start: dt.date, end: dt.date) -> list[tuple[str, dt.datetime, int, int | None]]:
+def trending_candidates(conn: Connection, start: dt.date, end: dt.date,
+                        submitter: str | None = None) -> list[tuple[str, dt.datetime, int, int | None]]:
     """(paper id, listed at, points, GitHub stars) of the window's visible listings that have
     any points: what the trending ranking scores (papers with none rank after, newest first)."""
     q = (select(listings.c.paper_id, listings.c.listed_at, listings.c.points, listings.c.github_stars)
-         .where(listings.c.day >= start, listings.c.day <= end, listings.c.hidden.is_(False),
-                listings.c.points > 0))
+         .where(*_visible(start, end, submitter), listings.c.points > 0))
     return [tuple(r) for r in conn.execute(q)]
 
 

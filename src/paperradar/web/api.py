@@ -1,43 +1,82 @@
-"""The JSON API (OpenAPI docs at /docs). Shapes come from `views`."""
+"""The JSON API for papers (OpenAPI docs at /docs), compatible with the Hugging Face Papers API
+as `huggingface_hub` calls it: `/api/papers/search` (q optional), `/api/papers/{id}`, and the
+paper as Markdown at `/papers/{id}.md`. Shapes come from `views`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 
 from ..search.service import MODES
 from ..views import hit_json, paper_json
+from .deps import RadarDep
+from .markdown import paper_markdown
 
 router = APIRouter(prefix="/api", tags=["papers"])
+markdown_router = APIRouter(tags=["papers"])
+
+MAX_QUERY = 1000  # characters; a longer q is refused with a 400 rather than searched
+NOT_FOUND = {404: {"description": "No paper with this id", "content": {"application/json": {
+    "example": {"error": "no paper with id '1234.56789'", "status": 404}}}}}
+BAD = {400: {"description": "A parameter is out of range or malformed", "content": {"application/json": {
+    "example": {"error": "limit: Input should be greater than or equal to 1", "status": 400}}}}}
 
 
-@router.get("/papers/search", summary="Search papers (results in rank order)")
-def search(request: Request,
-           q: str = Query(..., description='Words, "phrases", -exclusions, author:, cat:, from:, to:'),
+def next_link(request: Request, response: Response, **changes) -> None:
+    """`Link: <...>; rel="next"`: the same request with the next page's parameters."""
+    params = {**request.query_params, **{k: str(v) for k, v in changes.items()}}
+    response.headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
+
+
+@router.get("/papers/search", summary="Search papers, best first (no q: the newest papers)", responses=BAD)
+def search(request: Request, response: Response, radar: RadarDep,
+           q: str = Query("", max_length=MAX_QUERY, description='Words, "phrases", -exclusions, author:, cat:, from:, to:'),
            limit: int = Query(20, ge=1, le=200),
            offset: int = Query(0, ge=0, le=10_000),
            mode: str = Query("hybrid", pattern="^(" + "|".join(MODES) + ")$",
                              description="hybrid (default), lexical (BM25) or vector (by meaning)")) -> list[dict]:
     if not q.strip():
-        raise HTTPException(400, "q is empty: give some words to search for")
-    results = request.app.state.radar.search.search(q, limit=limit, offset=offset, mode=mode)
-    return [hit_json(h) for h in results.hits]
+        papers = radar.store.latest_papers(limit + 1, offset)
+        listings = radar.store.get_listings([p.id for p in papers])
+        if len(papers) > limit:
+            next_link(request, response, offset=offset + limit)
+        return [paper_json(p, listing=listings.get(p.id)) for p in papers[:limit]]
+    results = radar.search.search(q, limit=limit + 1, offset=offset, mode=mode)
+    hits = results.hits[:limit]
+    if len(results.hits) > limit:
+        next_link(request, response, offset=offset + limit)
+    listings = radar.store.get_listings([h.paper.id for h in hits])
+    return [hit_json(h, listings.get(h.paper.id)) for h in hits]
 
 
-@router.get("/papers/{paper_id:path}/similar", summary="Papers similar in meaning (never the paper itself)")
-def similar(request: Request, paper_id: str, limit: int = Query(10, ge=1, le=100)) -> list[dict]:
-    radar = request.app.state.radar
-    p = radar.store.get_paper(paper_id)
+@router.get("/papers/{paper_id:path}/similar", summary="Papers similar in meaning (never the paper itself)",
+            responses=NOT_FOUND)
+def similar(radar: RadarDep, paper_id: str, limit: int = Query(10, ge=1, le=100)) -> list[dict]:
+    p = _paper(radar, paper_id)
+    hits = radar.search.similar(p, limit=limit)
+    listings = radar.store.get_listings([h.paper.id for h in hits])
+    return [hit_json(h, listings.get(h.paper.id)) for h in hits]
+
+
+@router.get("/papers/{paper_id:path}", summary="One paper (by paperradar id or arXiv id)", responses=NOT_FOUND)
+def paper(radar: RadarDep, paper_id: str) -> dict:
+    p = _paper(radar, paper_id)
+    return paper_json(p, full=True, listing=radar.store.get_listing(p.id))
+
+
+@markdown_router.get("/papers/{paper_id:path}.md", summary="One paper as Markdown", response_class=PlainTextResponse,
+                     responses={**NOT_FOUND, 200: {"content": {"text/markdown": {}}}})
+def paper_md(radar: RadarDep, paper_id: str) -> PlainTextResponse:
+    p = _paper(radar, paper_id)
+    text = paper_markdown(p, radar.store.get_listing(p.id), radar.settings.public_url)
+    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
+
+
+def _paper(radar, paper_id: str):
+    p = radar.store.get_paper(paper_id[:200])
     if p is None:
-        raise HTTPException(404, f"no paper with id {paper_id!r}")
-    return [hit_json(h) for h in radar.search.similar(p, limit=limit)]
-
-
-@router.get("/papers/{paper_id:path}", summary="One paper")
-def paper(request: Request, paper_id: str) -> dict:
-    p = request.app.state.radar.store.get_paper(paper_id)
-    if p is None:
-        raise HTTPException(404, f"no paper with id {paper_id!r}")
-    return paper_json(p, full=True)
-
-
-
+        raise HTTPException(404, f"no paper with id {paper_id[:80]!r}")
+    return p

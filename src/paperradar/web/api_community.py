@@ -8,7 +8,9 @@ in an `X-CSRF-Token` header, as forms carry it in a field; every refusal is a 4x
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Header, Query, Request
+import datetime as dt
+
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 
 from ..community import daily, periods
 from ..community.submit import SubmitRefused, submit as submit_paper
@@ -16,18 +18,20 @@ from ..errors import UserError
 from ..store import now as utcnow
 from ..views import listed_json
 from . import csrf
+from .api import BAD, next_link
 from .deps import CurrentAccount, RadarDep
 from .routes_community import cast_vote
 
 router = APIRouter(prefix="/api", tags=["daily papers"])
 
 
-@router.get("/daily_papers", summary="A day's, week's or month's listed papers (Hugging Face shape)")
-def daily_papers(radar: RadarDep,
+@router.get("/daily_papers", summary="Listed papers of a day, week or month (Hugging Face shape)", responses=BAD)
+def daily_papers(request: Request, response: Response, radar: RadarDep,
                  date: str | None = Query(None, max_length=10, description="YYYY-MM-DD (default: the latest day with papers)"),
                  week: str | None = Query(None, max_length=8, description="ISO week, YYYY-Www"),
                  month: str | None = Query(None, max_length=7, description="YYYY-MM"),
-                 sort: str = Query("votes", max_length=16, description="votes (default), trending, new; publishedAt = new"),
+                 submitter: str | None = Query(None, max_length=128, description="only papers this member (handle) or upstream submitter listed; without a date: over every day"),
+                 sort: str = Query("votes", max_length=16, description="votes (default), trending, new; Hugging Face's publishedAt means new"),
                  p: int = Query(0, ge=0, le=10_000, description="page, from 0"),
                  limit: int = Query(50, ge=1, le=100)) -> list[dict]:
     chosen = [(k, v) for k, v in (("date", date), ("week", week), ("month", month)) if v]
@@ -35,9 +39,16 @@ def daily_papers(radar: RadarDep,
         raise UserError("give one of date, week or month")
     sort = "new" if sort == "publishedAt" else sort
     now = utcnow()
-    period = periods.parse(*chosen[0]) if chosen else daily.latest_period(radar.store, now.date())
-    view = daily.view(radar.store, period, sort=sort, now=now, page=p + 1, size=limit,
+    if chosen:
+        period = periods.parse(*chosen[0])
+    elif submitter:
+        period = periods.Period("date", dt.date(1, 1, 1), dt.date(9999, 12, 31))
+    else:
+        period = daily.latest_period(radar.store, now.date())
+    view = daily.view(radar.store, period, sort=sort, now=now, page=p + 1, size=limit, submitter=submitter,
                       ranking=daily.Ranking.from_settings(radar.settings))
+    if view.has_next:
+        next_link(request, response, p=p + 1)
     return [listed_json(e) for e in view.entries]
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jinja2
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -22,9 +23,18 @@ from ..config import Settings
 from ..errors import UserError
 from ..radar import Radar
 from ..search.query import QueryError
-from . import api, api_community, csrf, pages, routes_auth, routes_community, routes_subscribe
+from .middleware import HeadAsGet, api_policy
+from . import api, api_community, csrf, feeds, pages, routes_auth, routes_community, routes_subscribe
 
 HERE = Path(__file__).parent
+API_DESCRIPTION = """Search, browse and subscribe to research papers.
+
+Compatible with the Hugging Face Papers API where they overlap: `huggingface_hub`'s
+`HfApi(endpoint=...)` (`list_daily_papers`, `list_papers`, `paper_info`, `read_paper`) and the
+`hf papers` CLI work against this server. Errors are `{"error": "...", "status": N}` with a 4xx
+status. Reads of `/api/` allow cross-origin requests and are rate-limited per client address
+(429 with `Retry-After`). Atom feeds: `/feeds/daily.atom`, `/feeds/trending.atom`,
+`/feeds/search.atom?q=`, `/feeds/category/{category}.atom`, `/feeds/author/{name}.atom`."""
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -46,8 +56,9 @@ def templates() -> Jinja2Templates:
 
 
 def create_app(settings: Settings, radar: Radar | None = None) -> FastAPI:
-    app = FastAPI(title="paperradar", version=__version__,
-                  description="Search, browse and subscribe to research papers. Hugging Face Papers compatible where it overlaps.")
+    # FastAPIOffline serves Swagger UI and ReDoc from files in its package: /docs works offline.
+    app = FastAPIOffline(title="paperradar", version=__version__, description=API_DESCRIPTION,
+                         static_url="/static-docs")
     app.state.settings = settings
     app.state.radar = radar or Radar(settings)
     app.state.secret = settings.secret_key()
@@ -55,10 +66,18 @@ def create_app(settings: Settings, radar: Radar | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api_community.router)  # before api: /api/papers/{id}/vote is not a paper id
     app.include_router(api.router)
+    app.include_router(feeds.router)
+    app.include_router(api.markdown_router)  # before the pages: /papers/{id}.md is not a paper id
     app.include_router(routes_community.router)  # before pages: /papers/date/... is not a paper id
     app.include_router(routes_auth.router)
     app.include_router(pages.router)
     app.include_router(routes_subscribe.router)
+
+    app.add_middleware(HeadAsGet)
+
+    @app.middleware("http")
+    async def _api_policy(request: Request, call_next):
+        return await api_policy(request, call_next, settings, app.state.radar.store)
 
     @app.middleware("http")
     async def _csrf_cookie_and_headers(request: Request, call_next):
@@ -71,7 +90,7 @@ def create_app(settings: Settings, radar: Radar | None = None) -> FastAPI:
         return response
 
     def is_api(request: Request) -> bool:
-        return request.url.path.startswith("/api/")
+        return request.url.path.startswith("/api/") or request.url.path.endswith(".md")
 
     def error(request: Request, status: int, message: str):
         if is_api(request):

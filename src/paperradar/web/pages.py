@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from ..search import highlight
 from . import csrf
+from .api import MAX_QUERY
 from .deps import current_account
 
 router = APIRouter(include_in_schema=False)
@@ -19,7 +20,7 @@ def render(request: Request, name: str, context: dict, status: int = 200) -> HTM
 
 
 @router.get("/search", response_class=HTMLResponse)
-def search(request: Request, q: str = "", page: int = Query(1, ge=1, le=1000),
+def search(request: Request, q: str = Query("", max_length=MAX_QUERY), page: int = Query(1, ge=1, le=1000),
            mode: str = Query("hybrid", pattern="^(hybrid|lexical|vector)$")):
     radar = request.app.state.radar
     size = radar.settings.page_size
@@ -27,7 +28,8 @@ def search(request: Request, q: str = "", page: int = Query(1, ge=1, le=1000),
     has_next = bool(results and len(results.hits) > size)
     if results:
         results.hits = results.hits[:size]
-    return render(request, "search.html", {"q": q, "results": results, "page": page, "has_next": has_next})
+    return render(request, "search.html", {"q": q, "results": results, "page": page, "has_next": has_next,
+                                           "mode": mode})
 
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
