@@ -16,7 +16,7 @@ SMALL = {
     "import.py": [],
     "harvest.py": [],
     "digest.py": [],
-    "daily.py": ["--rounds", "50", "--vote-rounds", "150"],
+    "daily.py": ["--rounds", "30", "--vote-rounds", "100"],
 }
 
 
