@@ -52,7 +52,7 @@ from paperradar.models import Paper  # noqa: E402
 TARGET_PAGE_P95_MS, TARGET_VOTE_P95_MS = 30, 20
 LAST_DAY = dt.date(2025, 6, 30)
 VOTES_PER_ACCOUNT, HIDDEN_EVERY, HF_SHARE = 50, 1000, 0.05
-BUILD_VERSION = 1  # bump when the data generated changes, so cached builds are not reused
+BUILD_VERSION = 3  # bump when the data generated changes, so cached builds are not reused
 WORDS = ("learning model data network training neural graph method results approach performance "
          "propose show task image language optimization deep representation algorithm problem "
          "framework analysis based using large efficient robust generative inference").split()
@@ -106,7 +106,7 @@ def build(data_dir: Path, n: int, n_votes: int, per_day: int) -> dict:
     from sqlalchemy import insert
 
     from paperradar.store import Store
-    from paperradar.store.schema import accounts, listings, votes
+    from paperradar.store.schema import accounts, listing_days, listings, votes
 
     store = Store.from_settings(Settings(data_dir=data_dir))
     t0 = time.perf_counter()
@@ -151,6 +151,16 @@ def build(data_dir: Path, n: int, n_votes: int, per_day: int) -> dict:
                 "hidden": i % HIDDEN_EVERY == HIDDEN_EVERY - 1})
         with store.tx() as conn:
             conn.execute(insert(listings), rows)
+    with store.tx() as conn:  # the per-day counts the store keeps beside the listings
+        visible, most = {}, {}
+        for i in range(n):
+            if i % HIDDEN_EVERY != HIDDEN_EVERY - 1:
+                day = day_of(i, n, per_day)
+                visible[day] = visible.get(day, 0) + 1
+                if stars[i] >= 0:
+                    most[day] = max(most.get(day, 0), int(stars[i]))
+        conn.execute(insert(listing_days), [{"day": d, "papers": c, "max_stars": most.get(d)}
+                                            for d, c in sorted(visible.items())])
     for start in range(0, len(pairs), 100_000):
         chunk = pairs[start : start + 100_000]
         with store.tx() as conn:

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from paperradar.community import periods
-from paperradar.community.trending import hn_score, rank, star_bonus
+from paperradar.community.trending import hn_score, rank, star_bonus, top
 from paperradar.errors import UserError
 
 NOW = dt.datetime(2026, 8, 21, 12, 0)
@@ -89,3 +89,31 @@ def test_periods_parse(kind, text, start, end):
 def test_bad_periods_say_what_was_expected(kind, text, message):
     with pytest.raises(UserError, match=message):
         periods.parse(kind, text)
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("k", [1, 5, 21])
+def test_threshold_top_k_equals_scoring_everything(seed, k):
+    """`top` reads days partly; it must give exactly the first k of ranking every listing."""
+    import random
+
+    rnd = random.Random(seed)
+    days = [dt.date(2026, 8, 1) + dt.timedelta(days=d) for d in range(rnd.randint(2, 12))]
+    rows = {day: [] for day in days}
+    for day in days:
+        for i in range(rnd.randint(0, 60)):
+            listed = dt.datetime.combine(day, dt.time()) + (dt.timedelta(minutes=rnd.randint(0, 1439)) if rnd.random() < 0.3 else dt.timedelta())
+            stars = rnd.choice([None, None, rnd.randint(0, 5000)])
+            rows[day].append((f"{day:%d}-{i:03d}", listed, int(rnd.paretovariate(1.2)), stars))
+    now = dt.datetime.combine(days[-1], dt.time(23, 59, 59)) + dt.timedelta(hours=rnd.choice([0, 5, 50]))
+    reads = []
+
+    def fetch(day, top_n, at_least):
+        got = sorted((r for r in rows[day] if r[2] >= at_least), key=lambda r: -r[2])
+        reads.append(len(got[:top_n] if top_n else got))
+        return got[:top_n] if top_n else got
+
+    star_weight = rnd.choice([0.0, 1.0])
+    everything = rank([r for day in days for r in rows[day]], now, star_weight=star_weight)[:k]
+    assert top({d: max((r[3] or 0 for r in rows[d]), default=None) for d in days}, fetch, now, k,
+               star_weight=star_weight) == everything

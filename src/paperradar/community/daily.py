@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ..errors import UserError
 from ..models import Paper
 from ..store import ListingRow, Store
+from ..store.listings import MERGE_DEPTH
 from . import periods, trending
 from .periods import Period
 
@@ -111,8 +112,14 @@ def view(store: Store, period: Period, *, sort: str, now: dt.datetime, page: int
 def _trending_page(store: Store, period: Period, moment: dt.datetime, ranking: Ranking, offset: int, limit: int,
                    scores: dict[str, float], submitter: str | None) -> list[tuple[ListingRow, Paper]]:
     """Scored papers best first, then those with no points, newest first."""
-    ranked = trending.rank(store.trending_candidates(period.start, period.end, submitter), moment,
-                           gravity=ranking.gravity, star_weight=ranking.star_weight)
+    depth = offset + limit
+    if period.start < period.end and submitter is None and depth <= MERGE_DEPTH:
+        with store.trending_reader() as fetch:
+            ranked = trending.top(store.listing_day_stars(period.start, period.end), fetch, moment, depth,
+                                  gravity=ranking.gravity, star_weight=ranking.star_weight)
+    else:
+        ranked = trending.rank(store.trending_candidates(period.start, period.end, submitter), moment,
+                               gravity=ranking.gravity, star_weight=ranking.star_weight)
     scores.update(ranked[offset : offset + limit])
     rows = store.listed_papers([pid for pid, _ in ranked[offset : offset + limit]])
     if len(rows) < limit:

@@ -6,6 +6,8 @@ Each is one transaction over the entity modules beside it; `Store` stays the one
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from sqlalchemy.exc import IntegrityError
 
@@ -57,6 +59,16 @@ class CommunityStore:
     def trending_candidates(self, start: dt.date, end: dt.date, submitter: str | None = None):
         with self.engine.connect() as conn:
             return listings.trending_candidates(conn, start, end, submitter)
+
+    @contextmanager
+    def trending_reader(self) -> Iterator[Callable[[dt.date, int | None, int], list[tuple]]]:
+        """`fetch(day, top, at_least)` for `trending.top`, all its reads on one connection."""
+        with self.engine.connect() as conn:
+            yield lambda day, top, at_least: listings.trending_day(conn, day, top=top, at_least=at_least)
+
+    def listing_day_stars(self, start: dt.date, end: dt.date) -> dict[dt.date, int | None]:
+        with self.engine.connect() as conn:
+            return listings.day_stats(conn, start, end)
 
     def listing_day_counts(self, start: dt.date, end: dt.date) -> dict[dt.date, int]:
         with self.engine.connect() as conn:

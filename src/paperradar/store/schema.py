@@ -186,8 +186,20 @@ listings = Table(
     Column("github_stars", Integer),
     Column("project_page", Text),
     Column("hidden", Boolean, nullable=False, default=False),
-    Index("ix_listings_day_points", "day", "points"),
+    # Covers what the lists read per row (order, counts, trending's inputs): a month of a
+    # million-paper radar is read from this index without touching the table.
+    Index("ix_listings_day_rank", "day", "hidden", "points", "position", "paper_id", "listed_at", "github_stars"),
     Index("ix_listings_submitted_by_day", "submitted_by", "day"),
+)
+
+# Visible listings per day, kept in step with `listings` in the same transactions: calendars,
+# totals and previous/next days read a row per day instead of counting a day's listings.
+listing_days = Table(
+    "listing_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("papers", Integer, nullable=False),
+    Column("max_stars", Integer),  # the most GitHub stars of a visible listing: bounds trending
 )
 
 accounts = Table(

@@ -1,4 +1,5 @@
-"""community: listings (the dated daily lists), accounts, sessions, votes; digest content
+"""community: listings (the dated daily lists) and their per-day counts, accounts, sessions, votes;
+digest content
 
 Revision ID: 0006
 Revises: 0005
@@ -31,8 +32,15 @@ def upgrade() -> None:
         sa.Column("project_page", sa.Text),
         sa.Column("hidden", sa.Boolean, nullable=False),
     )
-    op.create_index("ix_listings_day_points", "listings", ["day", "points"])
+    op.create_index("ix_listings_day_rank", "listings",
+                    ["day", "hidden", "points", "position", "paper_id", "listed_at", "github_stars"])
     op.create_index("ix_listings_submitted_by_day", "listings", ["submitted_by", "day"])
+    op.create_table(
+        "listing_days",
+        sa.Column("day", sa.Date, primary_key=True),
+        sa.Column("papers", sa.Integer, nullable=False),
+        sa.Column("max_stars", sa.Integer),
+    )
     op.create_table(
         "accounts",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -67,5 +75,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("subscribers") as batch:
         batch.drop_column("content")
-    for table in ("votes", "sessions", "accounts", "listings"):
+    for table in ("votes", "sessions", "accounts", "listing_days", "listings"):
         op.drop_table(table)
