@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from conftest import LiveServer
+from fakes.community import csrf_of, wait_for_mail
 from fakes.digest_world import GRADIENT, add_papers, service, settings_for, subscribe
 from fakes.smtp_server import FakeSMTP
 from paperradar.radar import Radar
@@ -33,19 +34,6 @@ def site(tmp_path):
 def browser(site):
     with httpx.Client(base_url=site[0], timeout=10) as client:
         yield client
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def wait_for_mail(smtp, recipient, count=1, timeout=5.0):
-    deadline = time.time() + timeout
-    while len(smtp.received(recipient)) < count:
-        if time.time() > deadline:
-            raise AssertionError(f"no mail #{count} for {recipient}; got {len(smtp.received(recipient))}")
-        time.sleep(0.02)
-    return smtp.received(recipient)
 
 
 def link_in(mail, path: str) -> str:

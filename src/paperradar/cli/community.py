@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from ..community import daily as lists, members, periods
+from ..community import daily as lists, periods
 from ..community.submit import submit as submit_paper
 from ..digest.interests import normalize_email
 from ..errors import UserError
@@ -120,13 +120,15 @@ def users_add(
     ctx: typer.Context,
     email: str = typer.Argument(..., help="The member's address (they sign in by emailed link)."),
     admin: bool = typer.Option(False, "--admin", help="Make them an admin."),
+    as_json: bool = typer.Option(False, "--json", help="Print the account as JSON."),
 ) -> None:
     """Add (invite) a member; with `signup=invite` only added addresses can sign in."""
     with radar(ctx) as r:
         account, created = r.store.ensure_account(normalize_email(email), role="admin" if admin else "member")
         if admin and not account.is_admin:
             r.store.update_account(account.id, role="admin")
-    out.print(f"{'added' if created else 'already a member:'} {account.email}", highlight=False)
+        account = r.store.get_account(account.id)
+    _done(account, f"{'added' if created else 'already a member:'} {account.email}", as_json, created=created)
 
 
 @users_app.command("list")
@@ -149,12 +151,14 @@ def users_admin(
     ctx: typer.Context,
     email: str = typer.Argument(..., help="The member's address."),
     revoke: bool = typer.Option(False, "--revoke", help="Make them a plain member again."),
+    as_json: bool = typer.Option(False, "--json", help="Print the account as JSON."),
 ) -> None:
     """Make a member an admin (they can hide listings)."""
     with radar(ctx) as r:
         account = _member(r, email)
         r.store.update_account(account.id, role="member" if revoke else "admin")
-    out.print(f"{account.email} is {'a member' if revoke else 'an admin'}", highlight=False)
+        account = r.store.get_account(account.id)
+    _done(account, f"{account.email} is {'a member' if revoke else 'an admin'}", as_json)
 
 
 @users_app.command("ban")
@@ -163,27 +167,41 @@ def users_ban(
     email: str = typer.Argument(..., help="The member's address."),
     keep_votes: bool = typer.Option(False, "--keep-votes", help="Keep their votes (by default they are removed)."),
     unban: bool = typer.Option(False, "--unban", help="Lift the ban."),
+    as_json: bool = typer.Option(False, "--json", help="Print the account as JSON."),
 ) -> None:
     """Ban a member: signed out everywhere, no sign-in, and their votes removed (vote spam)."""
     with radar(ctx) as r:
-        account = r.store.get_account_by_email(normalize_email(email))
-        if account is None:
-            raise UserError(f"no account for {email}")
+        account = _account(r, email)
         r.store.update_account(account.id, status="active" if unban else "banned")
         removed = 0 if (unban or keep_votes) else r.store.remove_votes(account.id)
-    out.print(f"{account.email} {'unbanned' if unban else 'banned'}" + (f", {removed} votes removed" if removed else ""),
-              highlight=False)
+        account = r.store.get_account(account.id)
+    _done(account, f"{account.email} {'unbanned' if unban else 'banned'}" + (f", {removed} votes removed" if removed else ""),
+          as_json, votes_removed=removed)
 
 
 @users_app.command("remove")
-def users_remove(ctx: typer.Context, email: str = typer.Argument(..., help="The member's address.")) -> None:
+def users_remove(ctx: typer.Context, email: str = typer.Argument(..., help="The member's address."),
+    as_json: bool = typer.Option(False, "--json", help="Print the account as JSON."),
+) -> None:
     """Forget a member and their votes; papers they submitted stay listed."""
     with radar(ctx) as r:
-        account = r.store.get_account_by_email(normalize_email(email))
-        if account is None:
-            raise UserError(f"no account for {email}")
+        account = _account(r, email)
         removed = r.store.remove_account(account.id)
-    out.print(f"removed {account.email} and {removed} votes", highlight=False)
+    _done(account, f"removed {account.email} and {removed} votes", as_json, removed=True, votes_removed=removed)
+
+
+def _account(r, email: str) -> Account:
+    account = r.store.get_account_by_email(normalize_email(email))
+    if account is None:
+        raise UserError(f"no account for {email}")
+    return account
+
+
+def _done(account: Account, line: str, as_json: bool, **extra) -> None:
+    if as_json:
+        print_json({**_account_json(account), **extra})
+    else:
+        out.print(line, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -18,11 +18,13 @@ from ..errors import UserError
 from ..store import now as utcnow
 from ..views import listed_json
 from . import csrf
-from .api import BAD, next_link
+from .api import BAD, NOT_FOUND, next_link
 from .deps import CurrentAccount, RadarDep
 from .routes_community import cast_vote
 
 router = APIRouter(prefix="/api", tags=["daily papers"])
+SIGNED_IN = {401: {"description": "Not signed in (the session cookie is missing or expired)"},
+             403: {"description": "The X-CSRF-Token header does not match this browser's CSRF cookie"}}
 
 
 @router.get("/daily_papers", summary="Listed papers of a day, week or month (Hugging Face shape)", responses=BAD)
@@ -52,7 +54,7 @@ def daily_papers(request: Request, response: Response, radar: RadarDep,
     return [listed_json(e) for e in view.entries]
 
 
-@router.get("/trending", summary="Trending papers of the last day, week or month")
+@router.get("/trending", summary="Trending papers of the last day, week or month", responses=BAD)
 def trending(radar: RadarDep, window: str = Query("week", max_length=8, description="day, week or month"),
              limit: int = Query(20, ge=1, le=100)) -> list[dict]:
     now = utcnow()
@@ -61,7 +63,8 @@ def trending(radar: RadarDep, window: str = Query("week", max_length=8, descript
     return [listed_json(e) for e in view.entries]
 
 
-@router.post("/papers/{paper_id:path}/vote", summary="Vote for a listed paper (value=1) or take the vote back (value=0)")
+@router.post("/papers/{paper_id:path}/vote", summary="Vote for a listed paper (value=1) or take the vote back (value=0)",
+             responses={**SIGNED_IN, **NOT_FOUND})
 def vote(request: Request, radar: RadarDep, account: CurrentAccount, paper_id: str,
          value: int = Query(1, ge=0, le=1), x_csrf_token: str = Header("")) -> dict:
     csrf.verify(request, x_csrf_token)
@@ -69,7 +72,9 @@ def vote(request: Request, radar: RadarDep, account: CurrentAccount, paper_id: s
     return {"id": listing.paper_id, "votes": listing.points, "voted": value == 1}
 
 
-@router.post("/submit", summary="Submit an arXiv paper to today's list", status_code=201)
+@router.post("/submit", summary="Submit an arXiv paper to today's list", status_code=201,
+             responses={**SIGNED_IN, 400: {"description": "Refused: not an arXiv id, unknown to arXiv, too old, "
+                                                          "already listed, or the member's daily limit reached"}})
 def submit(request: Request, radar: RadarDep, account: CurrentAccount,
            paper: str = Body(..., embed=True, max_length=300, description="arXiv id or abs/pdf URL"),
            x_csrf_token: str = Header("")) -> dict:

@@ -28,7 +28,10 @@ from ..store import now as utcnow
 from .api import MAX_QUERY
 from .deps import RadarDep
 
-router = APIRouter(prefix="/feeds", tags=["feeds"])
+router = APIRouter(prefix="/feeds", tags=["feeds"], responses={
+    200: {"content": {"application/atom+xml": {}}, "description": "An Atom 1.0 feed (RFC 4287)"},
+    304: {"description": "Not modified since the reader's If-None-Match / If-Modified-Since"},
+    400: {"description": "A parameter is malformed (a date, a window, an empty or too long q)"}})
 ATOM = "http://www.w3.org/2005/Atom"
 MEDIA_TYPE = "application/atom+xml; charset=utf-8"
 SIZE = 50
