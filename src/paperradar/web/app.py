@@ -24,6 +24,7 @@ from ..errors import UserError
 from ..radar import Radar
 from ..search.query import QueryError
 from .middleware import HeadAsGet, api_policy
+from .api import MAX_QUERY
 from . import api, api_community, csrf, feeds, pages, routes_auth, routes_community, routes_subscribe
 
 HERE = Path(__file__).parent
@@ -95,7 +96,9 @@ def create_app(settings: Settings, radar: Radar | None = None) -> FastAPI:
     def error(request: Request, status: int, message: str):
         if is_api(request):
             return JSONResponse({"error": message, "status": status}, status_code=status)
-        return pages.render(request, "error.html", {"status": status, "message": message}, status=status)
+        # the search box keeps what was typed, so a bad filter can be corrected in place
+        q = request.query_params.get("q", "")[:MAX_QUERY] if request.url.path == "/search" else ""
+        return pages.render(request, "error.html", {"status": status, "message": message, "q": q}, status=status)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):

@@ -38,7 +38,8 @@ def token(request: Request) -> str:
 def set_cookie(request: Request, response: Response) -> None:
     new = getattr(request.state, "csrf_new", None)
     if new:
-        response.set_cookie(COOKIE, new, httponly=True, samesite="lax", max_age=60 * 60 * 24 * 365)
+        secure = request.app.state.settings.public_url.startswith("https://")  # behind https: never sent in clear
+        response.set_cookie(COOKIE, new, httponly=True, samesite="lax", secure=secure, max_age=60 * 60 * 24 * 365)
 
 
 def verify(request: Request, submitted: str | None) -> None:

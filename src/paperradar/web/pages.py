@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from ..search import highlight
 from . import csrf
@@ -11,12 +13,19 @@ from .api import MAX_QUERY
 from .deps import current_account
 
 router = APIRouter(include_in_schema=False)
+STATIC = Path(__file__).parent / "static"
 
 
 def render(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
     base = {"request": request, "csrf_token": csrf.token(request), "q": "",
             "settings": request.app.state.settings, "account": current_account(request)}
     return request.app.state.templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+
+
+@router.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says; it is the same SVG."""
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
 
 @router.get("/search", response_class=HTMLResponse)
