@@ -72,11 +72,6 @@ def get_by_email(conn: Connection, email: str) -> Account | None:
     return _account(row) if row else None
 
 
-def get_by_handle(conn: Connection, handle: str) -> Account | None:
-    row = conn.execute(select(accounts).where(accounts.c.handle == handle)).first()
-    return _account(row) if row else None
-
-
 def list_all(conn: Connection) -> list[Account]:
     return [_account(r) for r in conn.execute(select(accounts).order_by(accounts.c.id))]
 

@@ -17,8 +17,6 @@ from ..models import Listing
 from .db import dialect_insert
 from .schema import accounts, listing_days, listings
 
-SORTS = ("votes", "trending", "new")
-
 
 @dataclass
 class ListingRow:

@@ -8,7 +8,6 @@ button (mail scanners follow GETs); the POST spends it, so each link works once.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -24,7 +23,6 @@ from .pages import render
 from .routes_subscribe import _send, _service
 
 router = APIRouter(include_in_schema=False)
-log = logging.getLogger("paperradar.web.auth")
 
 IP_LIMIT = (20, dt.timedelta(hours=1))  # sign-in requests per client address
 EMAIL_LIMIT = (5, dt.timedelta(hours=1))  # sign-in emails to one address
