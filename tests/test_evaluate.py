@@ -13,6 +13,10 @@ from paperradar.search import metrics
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "dev_queries.jsonl"
 
 
+def run(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
 def test_ndcg_by_hand():
     gains = {"a": 2, "b": 1}
     assert metrics.ndcg_at(["a", "b", "x"], gains) == 1.0
@@ -55,3 +59,45 @@ def test_eval_on_an_empty_store_says_so_instead_of_scoring_zero(tmp_path):
     queries.write_text('{"qid": "1", "query": "gradient inversion", "style": "keyword", "relevant": {"Some Title": 2}}\n')
     r = CliRunner().invoke(app, ["-d", str(tmp_path / "d"), "eval", str(queries)])
     assert r.exit_code == 1 and "has no papers: ingest the judged corpus first" in r.output
+
+
+def beir_folder(tmp_path):
+    """A tiny BEIR set: 4 documents (two with one title, which the store merges), 2 judged queries."""
+    folder = tmp_path / "beir"
+    folder.mkdir()
+    docs = [("1", "wing slipstream lift", "the lift of a wing in a propeller slipstream."),
+            ("2", "heat conduction in slabs", "heat conduction in composite slabs."),
+            ("3", "boundary layer transition", "transition of the boundary layer at high speed."),
+            ("4", "boundary layer transition", "the same title again, another document.")]
+    (folder / "corpus.jsonl").write_text("".join(json.dumps({"_id": i, "title": t, "text": x}) + "\n" for i, t, x in docs))
+    (folder / "queries.jsonl").write_text(
+        json.dumps({"_id": "q1", "text": "propeller slipstream"}) + "\n"
+        + json.dumps({"_id": "q2", "text": "boundary layer"}) + "\n"
+        + json.dumps({"_id": "q3", "text": "a query nobody judged"}) + "\n")
+    (folder / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\t1\t3\nq2\t4\t2\nq2\t2\t0\n")
+    return folder
+
+
+def test_eval_loads_a_beir_folder_into_a_throwaway_data_dir(tmp_path):
+    data = tmp_path / "data"
+    out = run("-d", data, "eval", beir_folder(tmp_path), "--mode", "lexical", "--json")
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.stdout)
+    assert report["queries"] == 2  # q3 has no judgments
+    rows = {r["qid"]: r for r in report["modes"]["lexical"]["per_query"]}
+    assert rows["q1"]["ndcg@10"] == 1.0
+    assert rows["q2"]["ndcg@10"] == 1.0  # document 4 was merged into 3 by title: its judgment follows it
+    assert not (data / "paperradar.db").exists()  # the real data dir was not touched
+
+
+def test_eval_judges_our_queries_against_corpus_files(tmp_path):
+    corpus = tmp_path / "daily.json"
+    corpus.write_text(json.dumps([
+        {"paper": {"id": "2401.00001", "title": "Speculative decoding for fast inference", "summary": "Drafts and verifies."}},
+        {"paper": {"id": "2401.00002", "title": "Protein folding with diffusion", "summary": "Structures."}}]))
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"qid": 1, "query": "speculative decoding", "style": "keyword",
+                                   "relevant": {"Speculative decoding for fast inference": 2}}) + "\n")
+    out = run("-d", tmp_path / "data", "eval", queries, "--corpus", corpus, "--mode", "lexical", "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["modes"]["lexical"]["by_style"]["keyword"]["ndcg@10"] == 1.0
