@@ -86,8 +86,8 @@ def test_killed_before_the_body_every_subscriber_gets_exactly_one_digest(planned
     assert len(resumed) == N - 4 and all("interrupted while sending" in r.last_error for r in resumed)
 
     third = cli(settings, smtp, "--date", today.isoformat())  # and once more: nothing new
-    stdout, _ = third.communicate(timeout=60)
-    assert third.returncode == 0 and "sent 0" in stdout and len(smtp.received()) == N
+    stdout, stderr = third.communicate(timeout=60)
+    assert third.returncode == 0 and "sent 0" in stdout and len(smtp.received()) == N, stderr
 
 
 def test_killed_after_the_body_the_resend_is_the_same_message(planned):

@@ -71,9 +71,9 @@ def test_wrong_password_is_a_server_problem_not_the_recipients():
 
 def test_starttls_always_refuses_a_server_without_it():
     with FakeSMTP() as smtp:
-        with pytest.raises(TempFailure, match="does not offer STARTTLS"):
+        with pytest.raises(TempFailure, match="does not offer STARTTLS") as e:
             SMTPTransport(smtp.url + "?starttls=always").send(message())
-        assert smtp.received() == []
+        assert e.value.server_down and smtp.received() == []
 
 
 def test_replies_map_to_typed_failures():
@@ -102,9 +102,24 @@ def test_unreachable_server_and_bad_urls():
     with pytest.raises(TempFailure, match="connecting to 127.0.0.1") as e:
         SMTPTransport(f"smtp://127.0.0.1:{free_port()}", timeout=2).send(message())
     assert e.value.server_down
-    for url, why in (("http://x", "smtp:// or smtps://"), ("smtp://", "no host"), ("smtp://h?starttls=maybe", "starttls")):
-        with pytest.raises(ConfigError, match=why):
+    for url, why in (("http://x", "smtp:// or smtps://"), ("smtp://", "no host"),
+                     ("smtp://h?starttls=maybe", "starttls must be auto, always or never, got 'maybe'"),
+                     ("smtp://h?startls=always", "option 'startls' is unknown; the options are starttls, verify"),
+                     ("smtp://h?verify=perhaps", "verify must be"), ("smtp://u:secret@h:99999", "bad port: 'h:99999'")):
+        with pytest.raises(ConfigError, match=why) as e:
             SMTPTransport(url)
+        assert "secret" not in str(e.value)
+
+
+def test_421_too_many_connections_is_the_servers_problem_not_the_recipients():
+    with FakeSMTP(max_connections=1) as smtp:
+        first = SMTPTransport(smtp.url)
+        first.send(message(n=1))
+        with pytest.raises(TempFailure, match="421 4.7.0 too many connections") as e:
+            SMTPTransport(smtp.url).send(message(n=2))  # a second connection while the first is open
+        assert e.value.server_down and e.value.code == 421
+        first.close()
+        assert smtp.connections == 2 and len(smtp.received()) == 1
 
 
 def test_folder_transport_writes_one_file_per_message_id(tmp_path):

@@ -144,7 +144,7 @@ def test_one_click_unsubscribe_needs_no_cookie_and_a_get_does_nothing(site):
 def test_forged_expired_and_wrong_purpose_tokens_are_rejected(site):
     url, radar, smtp = site
     sub, mail = digest_for(radar, smtp)
-    secret = radar.settings.secret_key()
+    secret = radar.settings.secret_key(radar.store)
     payload = {"s": sub.id, "e": sub.email}
     forged = TokenSigner(["not-our-secret"]).sign("unsubscribe", payload)
     expired = TokenSigner([secret], clock=lambda: time.time() - MAX_AGE["unsubscribe"] - 60).sign("unsubscribe", payload)

@@ -244,7 +244,7 @@ def test_killed_harvest_resumes_where_it_stopped(tmp_path, fake):
         assert store.count_papers() == 150  # three pages committed, each with its checkpoint
         state = checkpoint(store, Settings(data_dir=data, oai_endpoint=fake.oai_url))
         assert state["token"] == "big|150"
-        assert store.last_runs()[0].status == "running"  # the killed run never finished
+        assert store.last_runs()[0].status == "abandoned"  # the killed run never finished
     finally:
         store.close()
 
@@ -257,7 +257,7 @@ def test_killed_harvest_resumes_where_it_stopped(tmp_path, fake):
     store = Store(Settings(data_dir=data).db_url)
     try:
         assert store.count_papers() == 300
-        assert [r.status for r in store.last_runs()] == ["ok", "running"]
+        assert [r.status for r in store.last_runs()] == ["ok", "abandoned"]
     finally:
         store.close()
 
@@ -338,8 +338,8 @@ def test_worker_runs_on_schedule_and_survives_a_failed_run(store, settings, fake
     assert next_run_at(dt.datetime(2024, 1, 1, 2, 0), "02:00") == dt.datetime(2024, 1, 2, 2, 0)
     fake.script("500", "500", "500", "500")
     lines = []
-    runs = run_worker(store, settings, run_now=True, max_runs=1, log=lines.append)
-    assert runs == 1 and lines[0].startswith("update failed: ")
+    result = run_worker(store, settings, run_now=True, max_runs=1, log=lines.append)
+    assert result.runs == 1 and result.failed == 1 and lines[0].startswith("update failed: ")
     assert [r.status for r in store.last_runs(job="update")] == ["failed"]
 
 
@@ -364,7 +364,18 @@ def test_worker_cli_updates_then_sends_the_digests(settings, fake, seed_files):
     assert add.exit_code == 0, add.output
     r = cli(settings, "worker", "--now", "--once")
     assert r.exit_code == 0, r.output
-    assert "update done: 5 records, 5 added" in r.output and "'sent': 1" in r.output, r.output
+    assert "update done: 5 records, 5 added" in r.output and ": sent 1" in r.output, r.output
     mails = list((settings.data_dir / "outbox").glob("*.eml"))
     assert len(mails) == 1
     assert "ada@example.org" in mails[0].read_text() and "nversion" in mails[0].read_text()
+
+
+def test_worker_once_sends_the_digests_when_the_harvest_fails_and_exits_1(settings, fake):
+    add = cli(settings, "subscribers", "add", "ada@example.org", "--topic", "gradient inversion", "--confirmed",
+              "--send-empty")
+    assert add.exit_code == 0, add.output
+    fake.script(*["500"] * 10)  # arXiv is down for the whole run
+    r = cli(settings, "worker", "--now", "--once")
+    assert r.exit_code == 1, r.output
+    assert "update failed: " in r.output and "sending today's digests from the papers already stored" in r.output
+    assert len(list((settings.data_dir / "outbox").glob("digest-*.eml"))) == 1

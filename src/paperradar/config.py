@@ -6,12 +6,12 @@ Nothing deep inside the package reads the environment; `Settings` is built once 
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .secret_key import load as load_secret_key
 
 
 class Settings(BaseSettings):
@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     embed_int8: bool = Field(False, description="Use the int8-quantized model: about 2x faster ingest, top-10 overlap 0.913 with fp32 on the demo corpus (a change needs `paperradar reindex`).")
     query_int8: bool = Field(True, description="Embed search queries with the int8-quantized model even when papers are fp32: 3x faster per query, cosine >= 0.99 to the fp32 query vector (docs/search.md). Needs no reindex.")
     models_dir: Path | None = Field(None, description="Where built model graphs are cached; default DATA_DIR/models.")
+    index_lock_wait_s: float = Field(60.0, ge=0, description="Seconds a command waits for another process to finish writing a search index before going on without it (the papers are stored; the index catches up at the next sync).")
     smtp_url: str | None = Field(None, description="smtp://user:pass@host:port or smtps://...; unset writes .eml files to DATA_DIR/outbox.")
     mail_from: str = Field("paperradar <radar@localhost>", description="From header of digest emails.")
     oai_endpoint: str = Field("https://oaipmh.arxiv.org/oai", description="arXiv OAI-PMH base URL that `harvest arxiv` and `update` ask.")
@@ -36,7 +37,7 @@ class Settings(BaseSettings):
     harvest_pace_s: float = Field(3.0, description="Seconds between the end of one arXiv response and the next request (arXiv asks for 3).")
     harvest_retries: int = Field(5, description="Retries per request after a failure (connection drop, 5xx, 503 Retry-After, malformed page).")
     harvest_backoff_s: float = Field(5.0, description="First retry delay after a failure without Retry-After; doubles each retry (capped at 300 s).")
-    harvest_timeout_s: float = Field(120.0, description="Seconds to wait for one arXiv response before counting it as failed.")
+    harvest_timeout_s: float = Field(120.0, description="Seconds one whole arXiv response may take, from connecting to its last byte, before it counts as failed (a server trickling bytes cannot hold a harvest longer).")
     update_first_days: int = Field(7, description="How many days back `update` starts a set it has never harvested.")
     api_batch: int = Field(100, description="arXiv ids per API request for `add`.")
     import_batch: int = Field(20000, description="Papers per transaction (and per checkpoint) when importing a snapshot; larger batches rewrite fewer index pages per paper.")
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     submit_daily_limit: int = Field(10, description="Most papers one member may submit per day.")
     trending_gravity: float = Field(1.8, description="Trending: how fast age pulls a paper down, score = points / (age_hours + 2) ** gravity (Hacker News uses 1.8).")
     trending_star_weight: float = Field(1.0, description="Trending: points added per doubling of the paper's GitHub stars (0 ignores stars).")
+    topics_per_topic: int = Field(60, description="Papers per fine topic the topic fit aims for (docs/topics.md); broad areas are about 1.5·√topics.")
     # public API (README: JSON API)
     cors_origins: list[str] = Field(["*"], description="Origins allowed to read /api/ from a browser (JSON list); [\"*\"] allows any.")
     api_rate_limit: int = Field(500, description="Requests to /api/ one client address may make per window (0: no limit); Hugging Face allows about 500 per 5 minutes.")
@@ -64,6 +66,7 @@ class Settings(BaseSettings):
     digest_retry_base: float = Field(60.0, description="Seconds before the first retry; doubles per attempt, capped at 1 h.")
     digest_suppress_after: int = Field(3, description="Permanent (5xx) failures in a row that suppress an address.")
     digest_sending_lease: float = Field(900.0, description="Seconds after which a row left in `sending` by a vanished process is resent.")
+    digest_store_patience: float = Field(120.0, description="Seconds the sender keeps retrying a database write that fails (a lock held by another process, a PostgreSQL restart) before it stops the run.")
     dkim_key_path: Path | None = Field(None, description="PEM private key; when set, digests are DKIM-signed.")
     dkim_selector: str = Field("paperradar", description="DKIM selector (DNS: SELECTOR._domainkey.DOMAIN).")
     dkim_domain: str | None = Field(None, description="DKIM signing domain; default: the From address's domain.")
@@ -97,15 +100,8 @@ class Settings(BaseSettings):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return self.data_dir
 
-    def secret_key(self) -> str:
-        """The data dir's secret, generated on first use; there is no default secret."""
-        path = self.ensure_data_dir() / "secret_key"
-        if not path.exists():
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another process won the race; use its secret
-                pass
-            else:
-                with os.fdopen(fd, "w") as f:
-                    f.write(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+    def secret_key(self, store) -> str:
+        """The data dir's secret, made on first use and recorded (by fingerprint) in `store`;
+        there is no default secret. A missing secret the store knows of, or an empty, short or
+        unreadable one, raises a one-line UserError saying what to do (secret_key.py)."""
+        return load_secret_key(self.ensure_data_dir(), store, self.previous_secret_keys)

@@ -2,7 +2,9 @@
 
 Both remember the store `seq` they reflect and catch up from there, so indexing is incremental,
 resumable after a kill, and `rebuild` is the same walk from zero. Embeddings are computed in
-batches, stored with the model's name and reused for any text whose content hash is known.
+batches, stored with the model's name and reused for any text whose content hash is known, so
+a damaged vector index is refilled from the store without a model (`repair`). Each index is
+written under its own lock: two processes syncing at once take turns (`search/writelock`).
 """
 
 from __future__ import annotations
@@ -34,24 +36,32 @@ class Indexer:
     def sync_lexical(self, progress: Progress = None) -> int:
         if self.store.max_seq() == self.lexical.seq:
             return 0
-        return self.lexical.sync(self.store.papers_changed_since(self.lexical.seq), progress)
+        return self.lexical.sync(progress)  # reads the store's changes itself, under its lock
 
-    def sync_vectors(self, progress: Progress = None) -> int:
-        """Embed what changed since the vector index's seq and add it; returns papers handled."""
+    def sync_vectors(self, progress: Progress = None, *, stored_only: bool = False) -> int:
+        """Embed what changed since the vector index's seq and add it; returns papers handled.
+
+        Under the index's writer lock: a second process waits for the first (bounded), then
+        starts from the seq the first reached. With `stored_only`, no model is loaded: it stops
+        at the first batch with a paper whose vector the store does not hold (the next sync
+        embeds it), which is how a damaged index is refilled."""
         if self.vectors is None or self.store.max_seq() == self.vectors.seq:
             return 0
         done = 0
-        try:
-            for batch in _batches(self.store.papers_changed_since(self.vectors.seq), EMBED_BATCH):
-                self._embed_batch(batch)
-                done += len(batch)
-                if progress:
-                    progress(len(batch))
-        finally:
-            self.vectors.flush()
+        with self.vectors.lock.held():
+            try:
+                for batch in _batches(self.store.papers_changed_since(self.vectors.seq), EMBED_BATCH):
+                    if not self._embed_batch(batch, stored_only):
+                        break
+                    done += len(batch)
+                    if progress:
+                        progress(len(batch))
+            finally:
+                if done:  # the ANN index is saved once per sync (it is large), even an interrupted one
+                    self.vectors.flush()
         return done
 
-    def _embed_batch(self, batch: list[tuple[int, Paper]]) -> None:
+    def _embed_batch(self, batch: list[tuple[int, Paper]], stored_only: bool = False) -> bool:
         from .embed import paper_text
 
         live = [p for _, p in batch if not p.withdrawn]
@@ -62,12 +72,28 @@ class Indexer:
         shipped = demo_vectors.load(model)
         known.update({h: shipped[h] for h in hashes.values() if h not in known and h in shipped})
         todo = [p for p in live if hashes[p.id] not in known]
+        if todo and stored_only:
+            return False
         if todo:
             fresh = self._embedder_factory().encode([paper_text(p.title, p.abstract) for p in todo])
             known.update({hashes[p.id]: v for p, v in zip(todo, fresh)})
         rows = [(p.id, hashes[p.id], known[hashes[p.id]]) for p in live]
         self.store.put_embeddings(model, rows)
         self.vectors.apply([(pid, v) for pid, _, v in rows], removals, seq=batch[-1][0])
+        return True
+
+    def repair(self, full: bool = False) -> dict[str, str]:
+        """Check both indexes' files (every byte with `full`); a damaged one is emptied, and the
+        vectors are refilled at once from those the store keeps (the keyword index refills on
+        its next sync or search). Returns the damage found, by index name."""
+        found = {}
+        if problem := self.lexical.verify(full):
+            found["keywords"] = problem
+        if self.vectors is not None and (problem := self.vectors.verify(full)):
+            found["vectors"] = problem
+        if self.vectors is not None and self.vectors.problem:
+            self.sync_vectors(stored_only=True)
+        return found
 
     def reset(self) -> None:
         """Empty both indexes; the next syncs rebuild them from the store (stored vectors are

@@ -1,8 +1,8 @@
 """The ingest pipeline: normalize → dedupe/upsert into the store → bring the indexes up to date.
 
 Sources yield `Paper` records; this module is the only path by which they enter the store, so
-every source gets the same normalization and dedupe. Index updates are incremental (from the
-store's change counter) and can be re-run at any time.
+every source gets the same normalization, bounds (`limits.py`) and dedupe. Index updates are
+incremental (from the store's change counter) and can be re-run at any time.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from .limits import TooLarge
 from .models import Paper
 from .normalize import normalize_paper
 from .store import Store
@@ -47,7 +48,11 @@ def ingest(store: Store, papers: Iterable[Paper], *, report: IngestReport | None
         batch.clear()
 
     for paper in papers:
-        p = normalize_paper(paper)
+        try:
+            p = normalize_paper(paper)
+        except TooLarge as exc:
+            report.skipped.append(f"{_where(paper)}: {exc}")
+            continue
         if not p.title:
             report.skipped.append(f"{_where(paper)}: no title")
             continue

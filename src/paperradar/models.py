@@ -60,6 +60,9 @@ class Paper:
     withdrawn: bool = False
     sightings: list[Sighting] = field(default_factory=list)
     listing: Listing | None = None  # set by sources that list papers by day; stored once
+    # Its text may be cut short (the last record of a page file with no final newline): it can
+    # add a paper but never change a stored one's text. Not stored.
+    partial: bool = False
     first_seen_at: dt.datetime | None = None  # set by the store
 
     def content_hash(self) -> str:

@@ -11,11 +11,13 @@ import hashlib
 import re
 import unicodedata
 
+from . import limits
 from .models import Paper
 
 _KEY_WORD = re.compile(r"[a-z0-9]+")
 _NEW_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$")
-_OLD_ID = re.compile(r"^([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?$")
+# Archive names are short words ("hep-th", "solv-int"); bounded, so an id always fits its column.
+_OLD_ID = re.compile(r"^([a-z][a-z\-]{0,31}(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?$")
 _ARXIV_PREFIX = re.compile(r"^arxiv:", re.IGNORECASE)
 _URL_PREFIX = re.compile(
     r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/", re.IGNORECASE
@@ -133,12 +135,14 @@ def derived_id(title: str) -> str:
     return "t" + hashlib.sha1(title_key(title).encode("utf-8")).hexdigest()[:11]
 
 
-def normalize_paper(paper: Paper, *, tex: bool = False) -> Paper:
-    """Apply the shared cleanups and fill in the id; sources may leave any of this undone.
+def normalize_paper(paper: Paper, *, tex: bool = False, notes: list[str] | None = None) -> Paper:
+    """Apply the shared cleanups, fill in the id and hold every field within its bound
+    (`limits.py`); sources may leave any of this undone.
 
     `tex=True` is for formats that carry TeX accents (arXiv's OAI, API and snapshot): title,
     abstract and authors go through `tex_to_unicode`. Sources that already give Unicode leave
-    it off, so a literal backslash there survives.
+    it off, so a literal backslash there survives. A field over its bound raises
+    `limits.TooLarge` (the record is skipped), or is cut with a line in `notes` (else the log).
     """
     fix = tex_to_unicode if tex else _same
     arxiv_id, version = paper.arxiv_id, paper.version
@@ -152,11 +156,7 @@ def normalize_paper(paper: Paper, *, tex: bool = False) -> Paper:
     primary = paper.primary_category or (categories[0] if categories else None)
     if primary and primary not in categories:
         categories.insert(0, primary)
-    # A shallow copy with the fields set: what `Paper.replace` gives, without re-running
-    # __init__ (this runs once per record of a multi-million-line snapshot).
-    out = object.__new__(type(paper))
-    out.__dict__.update(paper.__dict__)
-    out.__dict__.update(
+    fields = dict(
         id=paper.id or arxiv_id or derived_id(title),
         arxiv_id=arxiv_id,
         version=version,
@@ -170,4 +170,10 @@ def normalize_paper(paper: Paper, *, tex: bool = False) -> Paper:
         comments=clean_text(paper.comments) or None,
         license=clean_text(paper.license) or None,
     )
+    limits.bound(fields, notes)
+    # A shallow copy with the fields set: what `Paper.replace` gives, without re-running
+    # __init__ (this runs once per record of a multi-million-line snapshot).
+    out = object.__new__(type(paper))
+    out.__dict__.update(paper.__dict__)
+    out.__dict__.update(fields)
     return out

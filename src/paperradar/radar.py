@@ -6,6 +6,7 @@ Built once at the edge (CLI command, web app factory, test) and passed down.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from importlib import resources
 from pathlib import Path
@@ -15,7 +16,7 @@ from .embed import Embedder, EmbedError
 from .embed.weights import model_spec
 from .indexer import Indexer
 from .ingest import IngestReport, ingest
-from .search.lexical import LexicalIndex
+from .search.lexical import IndexBusy, LexicalIndex
 from .search.service import SearchService
 from .search.vectors import ReindexNeeded, VectorIndex
 from .sources.hf_daily import parse_daily_papers
@@ -23,6 +24,7 @@ from .sources.pages import read_page
 from .store import Store
 
 
+log = logging.getLogger("paperradar.index")
 DEMO_HF_DAILY = "hf_daily_recent.jsonl.gz"  # four weeks of real Daily Papers lists (docs/listings.md)
 
 
@@ -43,18 +45,33 @@ class Radar:
         self.settings = settings
         self.store = Store.from_settings(settings)
         index_dir = settings.data_dir / "index"
-        self.lexical = LexicalIndex(index_dir / "lexical")
+        wait = settings.index_lock_wait_s
+        # Opening checks each index's files; a damaged one is emptied and refilled from the store
+        # (the keyword index by the next sync or search, the vectors below): docs/search.md.
+        self.lexical = LexicalIndex(index_dir / "lexical", self.store.papers_changed_since, lock_wait=wait)
         self.vectors: VectorIndex | None = None
         self.vector_problem: str | None = None  # why search by meaning is off, if it is
         self._embedders: dict[bool, Embedder] = {}  # by quantized: fp32 and int8 at most
         self._embedder_lock = threading.Lock()
         try:
             dim = model_spec(settings.embed_model).dim
-            self.vectors = VectorIndex(index_dir / "vectors", settings.embedding_name, dim, fresh=rebuild_vectors)
+            self.vectors = VectorIndex(index_dir / "vectors", settings.embedding_name, dim, fresh=rebuild_vectors,
+                                       lock_wait=wait)
         except (ReindexNeeded, EmbedError) as e:
             self.vector_problem = str(e)
         self.indexer = Indexer(self.store, self.lexical, self.vectors, self.embedder)
         self.search = SearchService(self.store, self.lexical, self.vectors, self.query_embedder)
+        if self.vectors is not None and self.vectors.problem:
+            try:  # from the vectors the store keeps: no model to load, so cheap enough to do now
+                self.indexer.sync_vectors(stored_only=True)
+            except IndexBusy as e:  # another process is writing them: it or the next sync refills
+                log.warning("%s", e)
+
+    @property
+    def index_damage(self) -> dict[str, str]:
+        """Damage this process found in the indexes (and emptied them for), by index name."""
+        found = {"keywords": self.lexical.problem, "vectors": self.vectors.problem if self.vectors else None}
+        return {name: problem for name, problem in found.items() if problem}
 
     def embedder(self) -> Embedder:
         """The embedding model, loaded on first use (a second or two); batches use every core."""
@@ -81,10 +98,17 @@ class Radar:
         return max(self.indexer.pending().values())
 
     def sync_indexes(self, progress=None) -> int:
-        """Bring every index up to the store's state; cheap when nothing changed."""
-        n = self.indexer.sync_lexical(progress)
-        self.indexer.sync_vectors()
-        return n
+        """Bring every index up to the store's state; cheap when nothing changed. An index that
+        another process keeps writing longer than `index_lock_wait_s` is left to catch up at the
+        next sync (logged): what changed is in the store either way."""
+        done = {}
+        for name, sync in (("lexical", lambda: self.indexer.sync_lexical(progress)),
+                           ("vectors", self.indexer.sync_vectors)):
+            try:
+                done[name] = sync()
+            except IndexBusy as e:
+                log.warning("%s; it catches up at the next sync", e)
+        return done.get("lexical", 0)
 
     def rebuild_indexes(self, progress=None) -> int:
         self.indexer.reset()

@@ -67,8 +67,16 @@ class TokenSigner:
         except KeyError:
             raise ValueError(f"unknown token purpose {purpose!r}") from None
 
-    def sign(self, purpose: str, payload: Any) -> str:
-        return self._serializer(purpose).dumps(payload)
+    def sign(self, purpose: str, payload: Any, *, at: float | None = None) -> str:
+        """A token for `payload`, dated now, or `at` (seconds since the epoch) when given: the
+        same payload dated the same moment always gives the same token, so an email built
+        again (a resend) carries the same links, byte for byte."""
+        serializer = self._serializer(purpose)
+        if at is None:
+            return serializer.dumps(payload)
+        signer = serializer.make_signer()
+        signer.get_timestamp = lambda: int(at)  # this one signer instance only: thread-safe
+        return signer.sign(serializer.dump_payload(payload)).decode("ascii")
 
     def verify(self, purpose: str, token: str) -> Any:
         """The payload, or BadToken / ExpiredToken with a one-line reason."""
@@ -81,7 +89,7 @@ class TokenSigner:
             raise BadToken(f"{purpose} link is not valid") from None
 
 
-def signer_from_settings(settings) -> TokenSigner:
+def signer_from_settings(settings, store) -> TokenSigner:
     """The current data-dir secret first, then any previous ones still accepted."""
-    return TokenSigner([settings.secret_key(), *settings.previous_secret_keys],
+    return TokenSigner([settings.secret_key(store), *settings.previous_secret_keys],
                        max_age={"login": int(settings.login_link_minutes * 60)})

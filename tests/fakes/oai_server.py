@@ -12,7 +12,9 @@ written from the OAI-PMH 2.0 spec and arXiv's documented formats. Tests script i
 Scripted answers, one per request in order (then every request is answered normally):
 "ok", ("503", RETRY_AFTER or None), "500", "drop" (close the connection without answering),
 "malformed" (a truncated XML body with status 200), "expired" (badResumptionToken),
-"hang" (hold the request until `release()`), ("delay", SECONDS).
+"hang" (hold the request until `release()`), ("delay", SECONDS), ("trickle", SECONDS) (the
+whole answer, status line and headers included, one byte every SECONDS: a server that never lets
+a per-read timeout fire; it gives up after TRICKLE_MAX_S or when the client hangs up).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 from lxml import etree
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+TRICKLE_MAX_S = 10.0
 _TOKEN = re.compile(rb"<resumptionToken[^>]*?(?:/>|>([^<]*)</resumptionToken>)")
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _FEED_HEAD = (b'<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" '
@@ -215,7 +218,22 @@ class _Handler(BaseHTTPRequestHandler):
             body = fixture("error_badResumptionToken.xml")
         if kind == "malformed":
             body = body[: max(40, len(body) // 2)]
+        if kind == "trickle":
+            return self._trickle(body, action[1])
         self._send(200, body, hit, {}, "text/xml; charset=utf-8")
+
+    def _trickle(self, body: bytes, interval: float) -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: {len(body)}\r\n\r\n"
+        self.close_connection = True
+        give_up = time.monotonic() + TRICKLE_MAX_S
+        try:
+            for byte in head.encode() + body:
+                if time.monotonic() > give_up:
+                    break
+                self.wfile.write(bytes([byte]))
+                time.sleep(interval)
+        except OSError:  # the client hung up, as it should
+            pass
 
     def _send(self, status: int, body: bytes, hit: Hit, headers: dict, ctype: str) -> None:
         self.send_response(status)

@@ -16,21 +16,30 @@ Replies, consumed one per delivery attempt for that recipient (then 250 for ever
     "drop-lost"  close the connection after the body without keeping the message
 Hooks `on_rcpt(recipient)` / `on_data(recipient)` run in the server thread before it answers
 (the SIGKILL test kills the sender from there).
+
+Whole-server behaviour, as real servers and outages show it:
+    FakeSMTP(max_connections=2)  a connection beyond 2 open at once is greeted with
+                                 "421 too many connections" and closed (per-client limits)
+    FakeSMTP(stall=True)         accepts connections and never says a word (a hung server)
+    smtp.connections             how many connections it accepted, the refused ones included
+A server that is down is a port nobody listens on (`free_port()`), or one after `__exit__`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Callable
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 @dataclass
@@ -89,10 +98,59 @@ class _Handler:
         return "250 OK queued"
 
 
+class _Session(SMTP):
+    """aiosmtpd's SMTP session, counting connections so the server can limit or stall them."""
+
+    def __init__(self, handler, *, fake: "FakeSMTP", **kwargs):
+        super().__init__(handler, **kwargs)
+        self.fake = fake
+        self.over_limit = False
+        self.counted = False
+
+    def connection_made(self, transport) -> None:
+        if not self.counted:  # called again after STARTTLS on the same connection
+            self.counted = True
+            with self.fake._lock:
+                self.fake.connections += 1
+                self.fake._open += 1
+                limit = self.fake.max_connections
+                self.over_limit = limit is not None and self.fake._open > limit
+        super().connection_made(transport)
+
+    def connection_lost(self, error) -> None:
+        with self.fake._lock:
+            self.fake._open -= 1
+        super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        if self.over_limit:
+            await self.push("421 4.7.0 too many connections from your host, try again later")
+            self.transport.close()
+            return
+        if self.fake.stall:
+            await asyncio.sleep(3600)  # until the client gives up (its timeout) or the server stops
+            return
+        await super()._handle_client()
+
+
+class _Controller(Controller):
+    def __init__(self, fake: "FakeSMTP", *args, **kwargs):
+        self.fake = fake
+        super().__init__(*args, **kwargs)
+
+    def factory(self):
+        return _Session(self.handler, fake=self.fake, **self.SMTP_kwargs)
+
+
 class FakeSMTP:
     def __init__(self, *, implicit_tls: ssl.SSLContext | None = None, starttls: ssl.SSLContext | None = None,
-                 users: dict[str, str] | None = None, port: int | None = None):
+                 users: dict[str, str] | None = None, port: int | None = None,
+                 max_connections: int | None = None, stall: bool = False):
         self.port = port or free_port()
+        self.max_connections = max_connections
+        self.stall = stall
+        self.connections = 0
+        self._open = 0
         self.messages: list[Received] = []
         self.refused: list[tuple[str, str]] = []
         self.logins: list[str] = []
@@ -113,8 +171,8 @@ class FakeSMTP:
             # PLAIN only: smtplib's AUTH LOGIN with an initial response trips aiosmtpd 1.4 into a hang
             kwargs.update(authenticator=authenticate, auth_required=True, auth_require_tls=bool(starttls),
                           auth_exclude_mechanism=["LOGIN"])
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port,
-                                     ssl_context=implicit_tls, **kwargs)
+        self.controller = _Controller(self, _Handler(self), hostname="127.0.0.1", port=self.port,
+                                      ssl_context=implicit_tls, **kwargs)
 
     @property
     def url(self) -> str:
@@ -147,7 +205,14 @@ class FakeSMTP:
         return out
 
     def __enter__(self) -> "FakeSMTP":
+        stall, self.stall = self.stall, False  # the controller's own start-up probe needs a greeting
         self.controller.start()
+        deadline = time.monotonic() + 5
+        while self._open and time.monotonic() < deadline:  # the probe hangs up on its own
+            time.sleep(0.01)
+        with self._lock:
+            self.connections = 0  # count the clients' connections only
+        self.stall = stall
         return self
 
     def __exit__(self, *exc) -> None:

@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 
 from ..config import Settings
-from . import community, digest, evaluate, harvest, ingest, papers, serve, subscribers
+from . import community, digest, evaluate, harvest, ingest, papers, secret, serve, subscribers, topics
 from .common import Group, fail
 
 app = typer.Typer(
@@ -18,6 +18,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    # Plain (click) help: Typer's Rich help prints a type after every option, flags included
+    # (`--json <bool>`), which reads as if the flag took a value. Subcommands inherit this.
+    rich_markup_mode=None,
 )
 
 
@@ -44,6 +47,8 @@ harvest.register(app)
 subscribers.register(app)
 digest.register(app)
 community.register(app)
+topics.register(app)
+secret.register(app)
 
 
 def main() -> None:

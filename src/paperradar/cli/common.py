@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
@@ -12,12 +13,13 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
                            TimeRemainingColumn)
 from rich.text import Text
+from sqlalchemy.exc import StatementError
 from typer.core import TyperGroup
 
 from ..config import Settings
 from ..errors import UserError
 from ..radar import Radar
-from ..search.lexical import IndexBusy
+from ..search.lexical import IndexBusy, IndexDamaged
 from ..search.query import QueryError
 from ..search.vectors import ReindexNeeded
 from ..embed import EmbedError
@@ -25,7 +27,9 @@ from ..sources.errors import SourceError
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
-EXPECTED = (UserError, SourceError, QueryError, IndexBusy, OSError, ReindexNeeded, EmbedError)
+log = logging.getLogger("paperradar.cli")
+MAX_ERROR_CHARS = 300  # of an unexpected error's message
+EXPECTED = (UserError, SourceError, QueryError, IndexBusy, IndexDamaged, OSError, ReindexNeeded, EmbedError)
 
 
 class Group(TyperGroup):
@@ -35,11 +39,25 @@ class Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except EXPECTED as e:
-            fail(str(e))
+            fail(" ".join(str(e).split()))
         except Exception as e:  # never a traceback for a user; PAPERRADAR_DEBUG shows one
             if os.environ.get("PAPERRADAR_DEBUG") or type(e).__module__.startswith(("click", "typer")):
                 raise
-            fail(f"unexpected {type(e).__name__}: {e} (set PAPERRADAR_DEBUG=1 for details)")
+            log.debug("unexpected error", exc_info=True)
+            fail(f"unexpected {unexpected_line(e)} (set PAPERRADAR_DEBUG=1 for details)")
+
+
+def unexpected_line(e: Exception) -> str:
+    """`Type: first line of the message`, never more: a database error's text goes on with the
+    statement and its parameters (subscriber addresses, topics) and PostgreSQL's DETAIL lines
+    quote rows, so only the driver's own first line is shown; the rest is for the debug log."""
+    cause = getattr(e, "orig", None) if isinstance(e, StatementError) else None
+    shown = cause if isinstance(cause, BaseException) else e
+    lines = [line.strip() for line in str(shown).splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    if len(first) > MAX_ERROR_CHARS:
+        first = first[:MAX_ERROR_CHARS] + "…"
+    return f"{type(shown).__name__}: {first}" if first else type(shown).__name__
 
 
 def fail(message: str) -> None:
@@ -82,15 +100,25 @@ def print_json(data: Any) -> None:
     out.print_json(json.dumps(data, default=str, ensure_ascii=False))
 
 
-def sync_indexes(r: Radar) -> int:
-    """Catch the indexes up with the store, with a progress bar for each that has work."""
+def sync_indexes(r: Radar, *, strict: bool = False) -> int:
+    """Catch the indexes up with the store, with a progress bar for each that has work.
+
+    An index that another process keeps writing for longer than `index_lock_wait_s` is left
+    behind with a warning: the papers are in the store, and the next sync catches it up. With
+    `strict` (reindex) that is an error instead."""
     pending = r.indexer.pending()
-    if pending.get("lexical"):
-        with progress_bar("indexing keywords", pending["lexical"]) as advance:
-            r.indexer.sync_lexical(advance)
-    if pending.get("vectors"):
-        with progress_bar("embedding", pending["vectors"]) as advance:
-            r.indexer.sync_vectors(advance)
+    for name, label, sync in (("lexical", "indexing keywords", r.indexer.sync_lexical),
+                              ("vectors", "embedding", r.indexer.sync_vectors)):
+        if not pending.get(name):
+            continue
+        try:
+            with progress_bar(label, pending[name]) as advance:
+                sync(advance)
+        except IndexBusy as e:
+            if strict:
+                raise
+            err.print(f"[yellow]warning:[/] {e}; the papers are stored and the index catches up at the next "
+                      "command that syncs it", highlight=False, soft_wrap=True)
     if r.vector_problem:
         err.print(f"[yellow]warning:[/] search by meaning is off: {r.vector_problem}", highlight=False)
     return sum(pending.values())

@@ -1,4 +1,8 @@
-"""`paperradar digest run|preview`: plan and send the day's digests, or look at one first."""
+"""`paperradar digest run|preview`: plan and send the day's digests, or look at one first.
+
+Exit status: 0 done (deferred mail waits for its retry), 1 the run stopped early (mail server
+or database not usable) or bad input, 2 the mail settings cannot work (nothing was claimed).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,30 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from ..digest.dkim import DkimError, DkimSigner
 from ..digest.run import DigestReport, DigestService
+from ..digest.transport import ConfigError, transport_from_settings
 from ..errors import UserError
 from ..store import Store
 from .common import err, fail, out, progress_bar, settings
 
 app = typer.Typer(help="Daily digest emails.", no_args_is_help=True)
+
+
+def bad_config(message: str) -> None:
+    """A setting that cannot work: one line on stderr and exit status 2."""
+    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def check_mail_settings(settings) -> None:
+    """Exit 2 with one line when the mail settings cannot work (SMTP URL, DKIM key); called
+    before the store is opened, so nothing is planned or claimed. Connects to nothing."""
+    try:
+        transport_from_settings(settings).close()
+        DkimSigner.from_settings(settings)
+    except (ConfigError, DkimError) as e:
+        bad_config(str(e))
 
 
 def _date(value: Optional[str]) -> Optional[dt.date]:
@@ -35,6 +57,7 @@ def run(
 ) -> None:
     """Plan today's digests and send every one that is due (safe to rerun: nothing goes twice)."""
     s = settings(ctx)
+    check_mail_settings(s)
     store = Store.from_settings(s)
     try:
         service = DigestService(s, store)
@@ -85,7 +108,7 @@ def _print(report: DigestReport, dry_run: bool) -> None:
     if len(snd.errors) > 20:
         err.print(f"[yellow]warning:[/] … and {len(snd.errors) - 20} more", highlight=False)
     if snd.stopped:
-        fail(f"stopped early, the mail server is not usable: {snd.stopped}")
+        fail(f"stopped early, {snd.stopped}")
 
 
 @app.command()

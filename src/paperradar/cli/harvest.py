@@ -6,6 +6,7 @@ on a terminal, and turns an upstream or input failure into one line on stderr an
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import time
 from pathlib import Path
 from typing import Iterator, List, Optional
@@ -18,6 +19,7 @@ from rich.text import Text
 from ..harvest import FetchError, add_ids, harvest_arxiv, import_hf_daily, import_jsonl, run_update, run_worker
 from ..harvest.jobs import Counts, ProgressFn
 from ..sources.arxiv_oai import FORMATS
+from ..store import now as utcnow
 from .common import err, fail, out, print_json, radar, sync_indexes
 from .ingest import ingest_app
 
@@ -55,6 +57,8 @@ def report(counts: Counts, as_json: bool, started: float, extra: dict | None = N
     out.print(table)
     for message in counts.error_messages:
         err.print(f"[yellow]skipped[/] {message}", highlight=False, soft_wrap=True)
+    if counts.errors > len(counts.error_messages):  # only the first few are kept verbatim
+        err.print(f"[yellow]skipped[/] …and {counts.errors - len(counts.error_messages):,} more", highlight=False)
 
 
 @contextlib.contextmanager
@@ -124,6 +128,8 @@ def ingest_jsonl(
                               progress=progress, parallel=parallel)
         indexed = catch_up(r) if index else {"indexed": 0, "embedded": 0}
     report(counts, as_json, started, indexed)
+    if counts.errors and not counts.records:  # not one line read: the wrong file, not a few bad records
+        fail(f"{file}: no record could be read ({counts.errors:,} skipped); is it an arXiv JSON lines snapshot?")
 
 
 @ingest_app.command("hf-daily")
@@ -155,24 +161,46 @@ def worker(
     now: bool = typer.Option(False, "--now", help="Run one update immediately, then keep the schedule."),
     once: bool = typer.Option(False, "--once", help="Stop after one run."),
 ) -> None:
-    """Every day at PAPERRADAR_WORKER_TIME (UTC): `update`, then send the day's digests.
+    """Every day at PAPERRADAR_WORKER_TIME (UTC): `update`, then send the day's digests (from
+    the papers already stored if the update failed); deferred mail is retried as it falls due.
 
-    Each run is recorded (see `stats`); a failed digest never stops the next day's update.
+    Each run is recorded (see `stats`); a failed run never stops the next day's. With --once,
+    the exit status is 1 when the update or the digests failed, 2 for mail settings that
+    cannot work (checked before anything runs).
     """
     from ..digest.run import DigestService
+    from .common import settings
+    from .digest import check_mail_settings
 
+    check_mail_settings(settings(ctx))  # before the store opens: nothing harvested, planned or claimed
     with radar(ctx) as r:
-        def job():
-            counts = run_update(r.store, r.settings, after=lambda: catch_up(r))
-            report = DigestService(r.settings, r.store, embedder=r.embedder).run()
-            err.print(f"digest {report.digest_date}: {report.states or 'nothing to send'}", highlight=False)
-            return counts
-
+        digests = DigestService(r.settings, r.store, embedder=r.embedder)
         try:
-            run_worker(r.store, r.settings, run_now=now, job=job, max_runs=1 if once else None,
-                       log=lambda line: err.print(line, highlight=False))
+            result = run_worker(r.store, r.settings, digests=digests, run_now=now, max_runs=1 if once else None,
+                                update=lambda: run_update(r.store, r.settings, after=lambda: place_and_index(r)),
+                                log=lambda line: err.print(line, highlight=False, soft_wrap=True))
         except KeyboardInterrupt:
             err.print("worker stopped")
+            return
+    if once and result.failed:
+        raise typer.Exit(1)
+
+
+def place_and_index(r) -> dict:
+    """The worker's ingest hook: index and embed, then keep the topics current (new papers
+    placed on their topics every day, a full refit on Sundays: docs/topics.md)."""
+    from ..topics import build as topics
+
+    done = catch_up(r)
+    model, per_topic = r.settings.embedding_name, r.settings.topics_per_topic
+    if dt.date.today().weekday() == 6:
+        try:
+            topics.rebuild(r.store, model, now=utcnow(), per_topic=per_topic)
+        except topics.TooFewPapers:
+            pass
+    else:
+        topics.ensure(r.store, model, per_topic=per_topic)
+    return done
 
 
 def catch_up(r) -> dict:
@@ -183,15 +211,15 @@ def catch_up(r) -> dict:
 
 
 def runs_table(store, limit: int = 5) -> list[dict]:
-    """The last job runs as plain dicts, for `stats`."""
+    """The last job runs as plain dicts, for `stats`: a run whose process was killed reads
+    `abandoned`, with an error naming the process ("host:pid", also under `owner`)."""
     return [{"job": run.job, "started_at": run.started_at, "finished_at": run.finished_at, "status": run.status,
-             "counts": {k: v for k, v in run.counts.items() if k in SUMMARY and v}, "error": run.error}
+             "counts": {k: v for k, v in run.counts.items() if k in SUMMARY and v}, "error": run.error,
+             "owner": run.owner}
             for run in store.last_runs(limit)]
 
 
 def _is_date(text: str) -> bool:
-    import datetime as dt
-
     try:
         dt.date.fromisoformat(text)
         return len(text) == 10

@@ -23,6 +23,8 @@ def search(
     """Search the papers (by keywords and by meaning)."""
     if mode not in MODES:
         raise UserError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if not query.strip():  # as the search feed answers 400: an empty query is a mistake, not "no match"
+        raise UserError('give a query: words, "phrases", author:NAME, cat:cs.LG...')
     with radar(ctx) as r:
         sync_indexes(r)
         results = r.search.search(query, limit=limit, mode=mode)
@@ -89,9 +91,14 @@ def similar(
     out.print(table)
 
 
-def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Counts: papers, indexed documents, pending index work."""
+def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+          verify: bool = typer.Option(False, "--verify", help="Read every byte of the indexes against their "
+                                      "checksums (opening checks only files changed since they were written).")) -> None:
+    """Counts: papers, indexed documents, pending index work, index damage found and repaired."""
     with radar(ctx) as r:
+        # found when the indexes opened (emptied and being rebuilt from the store), or now
+        damage = {**r.index_damage, **(r.indexer.repair(full=True) if verify else {})}
+        repaired = {"keywords": r.lexical.last_repair, "vectors": r.vectors.last_repair if r.vectors else None}
         data = {
             "papers": r.store.count_papers(),
             "indexed": len(r.lexical),
@@ -99,6 +106,8 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
             "embedding_model": r.settings.embedding_name,
             "search_by_meaning": "on" if r.vectors is not None else f"off: {r.vector_problem}",
             "index_pending": r.pending_index_changes(),
+            "index_damage": damage,
+            "index_repaired": {name: last for name, last in repaired.items() if last},
             "data_dir": str(r.settings.data_dir.resolve()),
         }
         runs = runs_table(r.store)
@@ -107,6 +116,10 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
         return
     table = Table(show_header=False, box=None)
     for k, v in data.items():
+        if k == "index_damage":
+            v = "; ".join(f"{name}: {problem} (emptied; rebuilt from the store)" for name, problem in v.items()) or "none"
+        elif k == "index_repaired":
+            v = "; ".join(f"{name} {last['at']}: {last['problem']}" for name, last in v.items()) or "never"
         table.add_row(k, str(v))
     out.print(table)
     if runs:
@@ -119,11 +132,12 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
 
 
 def reindex(ctx: typer.Context) -> None:
-    """Rebuild the search indexes from the store (needed after changing the embedding model)."""
+    """Rebuild the search indexes from the store (after changing the embedding model, or
+    whatever state the indexes are in: they are derived data)."""
     r = Radar(settings(ctx), rebuild_vectors=True)  # opens even when another model built the vectors
     try:
         r.indexer.reset()
-        sync_indexes(r)
+        sync_indexes(r, strict=True)  # another process writing the index for too long: an error
         n = len(r.lexical)
     finally:
         r.close()

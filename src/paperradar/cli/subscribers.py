@@ -11,6 +11,7 @@ from ..digest.interests import Interests, normalize_email, parse_content
 from ..digest.transport import DeliveryFailure
 from ..errors import UserError
 from ..store import Store
+from ..store.subscribers import STATUSES
 from .common import out, print_json, settings
 
 app = typer.Typer(help="Manage digest subscribers.", no_args_is_help=True)
@@ -77,10 +78,12 @@ def add(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    status: Optional[str] = typer.Option(None, help="Only this status: pending, active, paused, unsubscribed, suppressed."),
+    status: Optional[str] = typer.Option(None, help=f"Only this status: {', '.join(STATUSES)}."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array."),
 ) -> None:
     """List subscribers."""
+    if status is not None and status not in STATUSES:  # a typo must not read as "no subscribers"
+        raise UserError(f"--status must be one of {', '.join(STATUSES)}, not {status!r}")
     store = Store.from_settings(settings(ctx))
     try:
         subs = store.list_subscribers(status)

@@ -37,6 +37,8 @@ def fetch_from_arxiv(settings, arxiv_id: str) -> Paper:
     for p in feed.papers:
         if p.arxiv_id == arxiv_id:
             return p
+    if feed.errors:  # arXiv's own error entry, or a record our limits refuse: say which
+        raise SubmitRefused(f"{arxiv_id}: {feed.errors[0].message}")
     raise SubmitRefused(f"arXiv has no paper {arxiv_id}")
 
 

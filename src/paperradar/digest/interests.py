@@ -1,6 +1,8 @@
 """What a subscriber typed, cleaned: an email address and interests (topics, categories, authors).
 
-The web form and the CLI both go through here, so the store only ever sees clean values.
+The web form and the CLI both go through here, so the store only ever sees clean values: one
+line each, without control or invisible format characters (the rule of `render.one_line`, as
+topics come back in digests).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import UserError
-from ..normalize import clean_text
+from .render import one_line
 
 MAX_TOPICS = 20
 MAX_ITEMS = 50
@@ -33,17 +35,22 @@ def normalize_email(raw: str) -> str:
     local, domain = email.rsplit("@", 1)
     if ".." in local or local.startswith(".") or local.endswith("."):
         raise InvalidInput(f"not a valid email address: {email[:80]!r}")
+    # "=?" opens an RFC 2047 encoded word: some mail software decodes one even in an address,
+    # so `=?utf-8?q?x=40evil.test?=@example.com` could be delivered elsewhere than it reads.
+    if "=?" in local:
+        raise InvalidInput(f"not a valid email address (an encoded word): {email[:80]!r}")
     return email.lower()
 
 
 def split_lines(text: str | list[str] | None) -> list[str]:
-    """One entry per line (or list item), whitespace collapsed, blanks and repeats dropped."""
+    """One entry per line (or list item), whitespace collapsed, control and format characters
+    removed (`one_line`), blanks and repeats dropped."""
     if text is None:
         return []
     lines = text.splitlines() if isinstance(text, str) else [x for item in text for x in str(item).splitlines()]
     seen, out = set(), []
     for line in lines:
-        value = clean_text(line)
+        value = one_line(line)
         if value and value.lower() not in seen:
             seen.add(value.lower())
             out.append(value)

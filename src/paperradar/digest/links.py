@@ -1,23 +1,31 @@
 """The signed URLs that go into emails; the web routes verify what these mint.
 
 Every payload names the subscriber by id and address, so a link stops working if the address
-is removed, even if SQLite later reuses the id.
+is removed, even if SQLite later reuses the id. A digest's links are dated when the digest was
+planned (`dated`), not when it is built, so a resent digest is the same message byte for byte.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import quote, urlencode
 
 from ..tokens import TokenSigner
 
 
 class Links:
-    def __init__(self, signer: TokenSigner, public_url: str):
+    def __init__(self, signer: TokenSigner, public_url: str, *, at: float | None = None):
         self.signer = signer
         self.base = public_url.rstrip("/")
+        self.at = at  # seconds since the epoch the tokens are dated; None: the signer's clock
+
+    def dated(self, when: dt.datetime) -> "Links":
+        """The same links with their tokens dated `when` (naive means UTC) instead of now."""
+        when = when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when
+        return Links(self.signer, self.base, at=when.timestamp())
 
     def _url(self, path: str, purpose: str, payload: dict) -> str:
-        return f"{self.base}{path}?{urlencode({'t': self.signer.sign(purpose, payload)})}"
+        return f"{self.base}{path}?{urlencode({'t': self.signer.sign(purpose, payload, at=self.at)})}"
 
     def confirm(self, subscriber_id: int, email: str) -> str:
         return self._url("/confirm", "confirm", {"s": subscriber_id, "e": email})

@@ -1,11 +1,11 @@
 """One digest email: a plain-text and an HTML part (multipart/alternative) with its headers.
 
 Paper fields are untrusted text from upstream: the HTML template autoescapes them, every value
-that reaches a header has its whitespace and control characters collapsed first, and a header
-value with a line break is refused outright. Bodies are quoted-printable, so no line of paper
-text can pose as a MIME boundary. The message is assembled by hand rather than with
-`email.message`: that library folds a long List-Unsubscribe URL into encoded words (which
-breaks it) and takes most of the render time.
+that reaches a header or a line of the message has its whitespace and control characters
+collapsed first (`one_line`), and a header value with a line break is refused outright.
+Bodies are quoted-printable, so no line of paper text can pose as a MIME boundary. The message
+is assembled by hand rather than with `email.message`: that library folds a long
+List-Unsubscribe URL into encoded words (which breaks it) and takes most of the render time.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import re
 import textwrap
+import unicodedata
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
@@ -28,12 +29,20 @@ from .dkim import DkimSigner
 from .links import Links
 from .transport import Outgoing
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+# Control characters (C0, DEL, C1) and line/paragraph separators: they end or garble a line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# Zero-width joiners are format characters too, but scripts (Persian, Devanagari) and emoji need them.
+_JOINERS = "\u200c\u200d"
 
 
 def one_line(text: str | None, limit: int | None = None) -> str:
-    """Text safe for one line: control characters (CR, LF, NUL...) become spaces."""
-    value = " ".join(_CONTROL.sub(" ", text or "").split())
+    """Text safe for one line: control characters (CR, LF, NUL, BEL, ESC...) become spaces, and
+    invisible format characters (U+202E RIGHT-TO-LEFT OVERRIDE, which makes "fdp.exe" read as
+    "exe.pdf", zero-width spaces) and lone surrogates are dropped."""
+    value = _CONTROL.sub(" ", text or "")
+    if not value.isprintable():  # rare: only text with odd spaces or format characters gets here
+        value = "".join(c for c in value if c in _JOINERS or unicodedata.category(c) not in ("Cf", "Cs"))
+    value = " ".join(value.split())
     if limit and len(value) > limit:
         value = value[: limit - 1].rsplit(" ", 1)[0] + "…"
     return value
@@ -102,14 +111,16 @@ class DigestRenderer:
     def from_header(self) -> str:
         return self._from_header
 
-    def _context(self, sub: Subscriber, digest_date: dt.date, items: list[DigestItem]) -> dict:
+    def _context(self, sub: Subscriber, digest_date: dt.date, items: list[DigestItem],
+                 links: Links | None = None) -> dict:
+        links = links or self.links
         n = len(items)
         heading = f"{n} new paper{'s' if n != 1 else ''} for you" if n else "No new papers for you"
         top = one_line(items[0].paper.title, 90) if items else ""
         subject = one_line(f"{heading}: {top}" if top else f"{heading} today", 150)
         rows = []
         for it in items:
-            more, less = self.links.feedback(sub.id, sub.email, it.paper.id)
+            more, less = links.feedback(sub.id, sub.email, it.paper.id)
             rows.append({**self._paper_part(it.paper), "reasons": [one_line(r, 200) for r in it.reasons],
                          "more": more, "less": less})
         return {
@@ -121,8 +132,8 @@ class DigestRenderer:
             "email": sub.email,
             "frequency": sub.frequency,
             "site_url": self.links.base,
-            "manage_url": self.links.manage(sub.id, sub.email),
-            "unsubscribe_url": self.links.unsubscribe(sub.id, sub.email),
+            "manage_url": links.manage(sub.id, sub.email),
+            "unsubscribe_url": links.unsubscribe(sub.id, sub.email),
         }
 
     def html(self, sub: Subscriber, digest_date: dt.date, items: list[DigestItem]) -> str:
@@ -130,9 +141,10 @@ class DigestRenderer:
 
     def render(self, sub: Subscriber, digest_date: dt.date, items: list[DigestItem], *,
                message_id: str, date: dt.datetime) -> Outgoing:
-        """The full message; the same inputs give the same bytes (resends are identical)."""
-        ctx = self._context(sub, digest_date, items)
+        """The full message; the same inputs give the same bytes (resends are identical): the
+        links' tokens are dated `date` too, not the moment of rendering."""
         when = date.replace(tzinfo=dt.timezone.utc) if date.tzinfo is None else date
+        ctx = self._context(sub, digest_date, items, self.links.dated(when))
         boundary = "=_" + hashlib.sha256(message_id.encode()).hexdigest()[:32]
         headers = [
             ("From", self._from_header),

@@ -93,7 +93,7 @@ class DigestService:
         self.paper_vectors = paper_vectors
         self.transport = transport
         self.clock = clock
-        self.links = Links(signer_from_settings(settings), settings.public_url)
+        self.links = Links(signer_from_settings(settings, store), settings.public_url)
         self.renderer = DigestRenderer(self.links, mail_from=settings.mail_from,
                                        dkim=DkimSigner.from_settings(settings))
         self.notices = Notices(self.renderer)
@@ -141,8 +141,17 @@ class DigestService:
         s = self.settings
         sender = Sender(self.store, self.new_transport, self.build, connections=s.smtp_connections, rate=s.smtp_rate,
                         max_attempts=s.digest_max_attempts, retry_base=s.digest_retry_base,
-                        suppress_after=s.digest_suppress_after, lease=s.digest_sending_lease, clock=self.clock)
+                        suppress_after=s.digest_suppress_after, lease=s.digest_sending_lease,
+                        store_patience=s.digest_store_patience, clock=self.clock)
         return sender.run(up_to, only_subscriber=only, progress=progress)
+
+    def retry(self, up_to: dt.date | None = None) -> DigestReport:
+        """Send what is due up to `up_to` (default today) without planning anything: the
+        worker's retries between its daily runs."""
+        up_to = up_to or self.clock().date()
+        summary = self.send(up_to)
+        return DigestReport(up_to, PlanResult(), summary, self.store.outbox_counts(up_to),
+                            self.store.outbox_next_retry(up_to))
 
     def run(self, digest_date: dt.date | None = None, *, dry_run: bool = False, only_email: str | None = None,
             on_plan: Callable[[int, int], None] | None = None,

@@ -7,7 +7,10 @@
 
 Failures are `TempFailure` (4xx, timeouts, dropped connections: try again later) or
 `PermFailure` (5xx: this address will not take it). `TempFailure.after_data` says the
-connection died after the message body went out, so the server may have taken it.
+connection died after the message body went out, so the server may have taken it;
+`TempFailure.server_down` says the failure was the connection's, not the recipient's (refused,
+timed out, TLS, AUTH, our sender refused, 421 "closing channel"). A URL that cannot work is a
+`ConfigError` from the constructor, before any connection.
 """
 
 from __future__ import annotations
@@ -70,7 +73,12 @@ def _text(text: bytes | str) -> str:
 
 def _failure(code: int, text: bytes | str, where: str) -> DeliveryFailure:
     message = f"{where}: {code} {_text(text)}"
+    if code == 421:  # "service not available, closing channel": the server's state, not the address's
+        return TempFailure(message, code, server_down=True)
     return PermFailure(message, code) if 500 <= code < 600 else TempFailure(message, code)
+
+
+URL_OPTIONS = {"starttls": ("auto", "always", "never"), "verify": ("1", "0", "true", "false", "yes", "no")}
 
 
 class SMTPTransport:
@@ -82,17 +90,26 @@ class SMTPTransport:
             raise ConfigError(f"SMTP URL must start with smtp:// or smtps://, got {parts.scheme or url!r}")
         if not parts.hostname:
             raise ConfigError("SMTP URL has no host")
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigError(f"SMTP URL has a bad port: {parts.netloc.rpartition('@')[2]!r}") from None
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        # A misspelt option would otherwise be ignored silently (and starttls=bogus meant a hang).
+        for key, value in query.items():
+            if key not in URL_OPTIONS:
+                raise ConfigError(f"SMTP URL option {key!r} is unknown; the options are {', '.join(URL_OPTIONS)}")
+            if value.lower() not in URL_OPTIONS[key]:
+                *first, last = URL_OPTIONS[key]
+                raise ConfigError(f"SMTP URL option {key} must be {', '.join(first)} or {last}, got {value!r}")
         self.implicit_tls = parts.scheme == "smtps"
         self.host = parts.hostname
-        self.port = parts.port or (465 if self.implicit_tls else 25)
+        self.port = port or (465 if self.implicit_tls else 25)
         self.user = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
-        self.starttls = query.get("starttls", "auto")  # auto: when offered; always; never
-        if self.starttls not in ("auto", "always", "never"):
-            raise ConfigError(f"starttls must be auto, always or never, got {self.starttls!r}")
+        self.starttls = query.get("starttls", "auto").lower()  # auto: when offered; always; never
         self.context = ssl.create_default_context()
-        if query.get("verify", "1") in ("0", "false", "no"):  # self-signed lab servers
+        if query.get("verify", "1").lower() in ("0", "false", "no"):  # self-signed lab servers
             self.context.check_hostname = False
             self.context.verify_mode = ssl.CERT_NONE
         self.timeout = timeout
@@ -117,7 +134,7 @@ class SMTPTransport:
                     conn.ehlo()
                 elif self.starttls == "always":
                     conn.close()
-                    raise TempFailure(f"{where}: server does not offer STARTTLS (starttls=always)")
+                    raise TempFailure(f"{where}: server does not offer STARTTLS (starttls=always)", server_down=True)
             if self.user:
                 conn.login(self.user, self.password or "")
             return conn
@@ -135,8 +152,10 @@ class SMTPTransport:
         try:
             self._send(message)
         except TempFailure as e:
-            # A reused connection the server closed while idle fails before DATA: reopen once.
-            if fresh or e.after_data or e.code is not None or e.server_down:
+            # A reused connection the server closed while idle fails before DATA (dropped, or a
+            # 421 "timeout" answer): reopen once.
+            idle_closed = e.code is None and not e.server_down or e.code == 421
+            if fresh or e.after_data or not idle_closed:
                 raise
             self._send(message)
 

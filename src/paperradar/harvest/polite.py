@@ -6,6 +6,10 @@ arXiv asks harvesters for at most one request every 3 seconds over a single conn
 (0 included) or as an HTTP-date, retries other failures (connection drops, timeouts, 5xx, bodies
 the caller's parser rejects) with exponential backoff, and after `retries` retries raises
 `FetchError` saying what failed last.
+
+`timeout_s` bounds each whole response, from connecting to the last body byte: a server that
+trickles a byte now and then never lets a per-read timeout fire, so every socket connect, read
+and write is cut short at the response's deadline (`_Deadline`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import time
 from email.utils import parsedate_to_datetime
 from typing import Callable, TypeVar
 
+import httpcore
 import httpx
 
 from .. import __version__
@@ -52,14 +57,73 @@ def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> fl
     return max(0.0, (when - now).total_seconds())
 
 
+class _Deadline(httpcore.NetworkBackend):
+    """httpcore's socket backend with every connect, read and write ending by `at` (monotonic).
+
+    httpx times each socket operation on its own; giving each one only the time left until the
+    deadline bounds the whole exchange.
+    """
+
+    def __init__(self):
+        self.at: float | None = None  # None: no request in progress, no limit
+        self._backend = httpcore.SyncBackend()
+
+    def left(self, timeout: float | None, expired: type[Exception]) -> float | None:
+        if self.at is None:
+            return timeout
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise expired("the response deadline has passed")
+        return left if timeout is None else min(timeout, left)
+
+    def passed(self) -> bool:
+        return self.at is not None and time.monotonic() >= self.at
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        stream = self._backend.connect_tcp(host, port, self.left(timeout, httpcore.ConnectTimeout),
+                                           local_address, socket_options)
+        return _DeadlineStream(stream, self)
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        stream = self._backend.connect_unix_socket(path, self.left(timeout, httpcore.ConnectTimeout), socket_options)
+        return _DeadlineStream(stream, self)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream, deadline: _Deadline):
+        self._stream = stream
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._deadline.left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._deadline.left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None) -> "_DeadlineStream":
+        tls = self._stream.start_tls(ssl_context, server_hostname, self._deadline.left(timeout, httpcore.ConnectTimeout))
+        return _DeadlineStream(tls, self._deadline)
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
 class PoliteClient:
-    """GETs over one keep-alive connection, spaced `pace_s` apart, with bounded retries."""
+    """GETs over one keep-alive connection, spaced `pace_s` apart, with bounded retries; each
+    response (connect to last byte) must be complete within `timeout_s`."""
 
     def __init__(self, *, pace_s: float = 3.0, retries: int = 5, backoff_s: float = 5.0,
                  timeout_s: float = 120.0, user_agent: str | None = None):
         self.pace_s = pace_s
         self.retries = retries
         self.backoff_s = backoff_s
+        self.timeout_s = timeout_s
         self.requests = 0  # requests sent, retries included
         self._last_done: float | None = None  # monotonic time the previous response ended
         self._client = httpx.Client(
@@ -69,6 +133,13 @@ class PoliteClient:
             headers={"User-Agent": user_agent or f"paperradar/{__version__} (self-hosted paper radar)"},
             follow_redirects=True,
         )
+        # httpx has no public way to give its connection pools a network backend; httpcore's
+        # pools take one, and this is where httpx keeps them (proxies from the environment
+        # included). The trickle tests in test_ops_faults fail if that ever changes.
+        self._deadline = _Deadline()
+        for transport in (self._client._transport, *self._client._mounts.values()):
+            if transport is not None:
+                transport._pool._network_backend = self._deadline
 
     def close(self) -> None:
         self._client.close()
@@ -88,14 +159,19 @@ class PoliteClient:
         last_error = "no attempt made"
         for attempt in range(self.retries + 1):
             self._pause(wait)
+            self._deadline.at = time.monotonic() + self.timeout_s
             try:
                 response = self._client.get(url, params=params)
                 body = response.content
             except httpx.TransportError as exc:
-                last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                if self._deadline.passed():
+                    last_error = f"no complete response within {self.timeout_s:g} s"
+                else:
+                    last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 wait = self._backoff(attempt)
                 continue
             finally:
+                self._deadline.at = None
                 self._last_done = time.monotonic()
                 self.requests += 1
             status = response.status_code

@@ -4,13 +4,12 @@ Text is analyzed by `analyze` before it reaches tantivy (whitespace-split tokens
 are built as tantivy Query objects from a parsed `Query`, never from the user's string, so
 no input can be interpreted as query syntax. The store is the source of truth: the index keeps
 the last store `seq` it has seen and `sync` catches up from there; deleting the folder and
-syncing rebuilds it.
+syncing rebuilds it. Opening the folder, finding damage and rebuilding from the store are
+`tantivy_folder`'s (docs/search.md).
 """
 
 from __future__ import annotations
 
-import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -22,6 +21,8 @@ from ..models import Paper
 from . import analyze
 from .keys import paper_key
 from .query import Query
+from .tantivy_folder import IndexDamaged, Source, TantivyFolder  # noqa: F401 (IndexDamaged: for callers)
+from .writelock import LOCK_WAIT_S, IndexBusy
 
 SCHEMA_VERSION = 3
 # Field weights, tuned on the dev queries with `paperradar eval` (see docs/search.md).
@@ -72,47 +73,11 @@ class LexicalHit:
     score: float
 
 
-class IndexBusy(RuntimeError):
-    """Another process is writing the index."""
+class LexicalIndex(TantivyFolder):
+    """BM25 over our schema; opening, damage and repair are `TantivyFolder`'s."""
 
-
-class LexicalIndex:
-    def __init__(self, path: Path):
-        self.path = path
-        self.path.mkdir(parents=True, exist_ok=True)
-        state = self._state()
-        self.schema = _schema()
-        if state.get("schema") != SCHEMA_VERSION:
-            self.reset()
-        else:
-            self.index = tantivy.Index(self.schema, str(self.path), reuse=True)
-
-    # --- state -----------------------------------------------------------------------------
-    @property
-    def _state_file(self) -> Path:
-        return self.path / "paperradar-state.json"
-
-    def _state(self) -> dict:
-        try:
-            return json.loads(self._state_file.read_text())
-        except (OSError, ValueError):
-            return {}
-
-    def _save_state(self, seq: int) -> None:
-        tmp = self._state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"schema": SCHEMA_VERSION, "seq": seq}))
-        tmp.replace(self._state_file)
-
-    def reset(self) -> None:
-        """Empty the index; the next `sync` from the store (seq 0) rebuilds it."""
-        shutil.rmtree(self.path, ignore_errors=True)
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._save_state(0)
-        self.index = tantivy.Index(self.schema, str(self.path), reuse=False)
-
-    @property
-    def seq(self) -> int:
-        return int(self._state().get("seq", 0))
+    def __init__(self, path: Path, source: Source | None = None, *, lock_wait: float = LOCK_WAIT_S):
+        super().__init__(path, _schema(), SCHEMA_VERSION, source, lock_wait)
 
     # --- writing ---------------------------------------------------------------------------
     def _doc(self, p: Paper) -> tantivy.Document:
@@ -129,28 +94,39 @@ class LexicalIndex:
         doc.add_integer("day", day_number(p))
         return doc
 
-    def sync(self, changes, progress: Callable[[int], None] | None = None) -> int:
-        """Apply `(seq, paper)` changes from the store (in seq order); returns how many."""
-        try:
-            writer = self.index.writer(heap_size=128_000_000, num_threads=1)
-        except ValueError as e:
-            raise IndexBusy(f"{self.path}: the lexical index is locked by another writer ({e})") from None
-        done, last = 0, self.seq
-        try:
-            for seq, paper in changes:
-                writer.delete_documents_by_term("id", paper.id)
-                if not paper.withdrawn:
-                    writer.add_document(self._doc(paper))
-                done, last = done + 1, seq
-                if progress:
-                    progress(1)
-                if done % COMMIT_EVERY == 0:
-                    writer.commit()
-                    self._save_state(last)
-            writer.commit()
-            writer.wait_merging_threads()
-        finally:
-            self._save_state(last)
+    def sync(self, progress: Callable[[int], None] | None = None) -> int:
+        """Apply the source's changes since `seq` (in seq order); returns how many.
+
+        Under the writer lock, so a second process waits for the first (bounded) and then
+        starts from where the first left the index."""
+        with self.lock.held():
+            if self.index is None and (problem := self._open_problem(full=False)):
+                self._discard(problem)
+            try:
+                writer = self.index.writer(heap_size=128_000_000, num_threads=1)
+            except ValueError as e:  # a writer that does not take our lock (an older version)
+                raise IndexBusy(f"the keyword index in {self.path} is locked by another writer ({e})") from None
+            done = 0
+            committed = last = self.seq
+            try:
+                for seq, paper in self.source(committed):
+                    writer.delete_documents_by_term("id", paper.id)
+                    if not paper.withdrawn:
+                        writer.add_document(self._doc(paper))
+                    done, last = done + 1, seq
+                    if progress:
+                        progress(1)
+                    if done % COMMIT_EVERY == 0:
+                        writer.commit()
+                        committed = last
+                        self._save_state(committed)
+                writer.commit()
+                committed = last
+                writer.wait_merging_threads()
+            finally:
+                del writer  # frees tantivy's own lock even when a traceback keeps this frame
+                self._save_state(committed)  # never past what was committed
+            self._behind = False
         self.index.reload()
         return done
 
@@ -244,6 +220,9 @@ class LexicalIndex:
         Counting every match of a text query would defeat tantivy's top-k pruning (block-max
         WAND), which is what keeps a query over a million papers in the low milliseconds.
         """
+        return self._answer(lambda: self._search(q, limit, offset), ([], 0))
+
+    def _search(self, q: Query, limit: int, offset: int) -> tuple[list[LexicalHit], int | None]:
         tq = self.build(q)
         if tq is None or limit <= 0:
             return [], 0
@@ -257,6 +236,9 @@ class LexicalIndex:
 
     def matching_keys(self, q: Query, limit: int) -> tuple[np.ndarray, bool]:
         """Keys of papers passing `q`'s filters (its text ignored), and whether that is all of them."""
+        return self._answer(lambda: self._matching_keys(q, limit), (np.zeros(0, np.int64), True))
+
+    def _matching_keys(self, q: Query, limit: int) -> tuple[np.ndarray, bool]:
         filters_only = Query(raw="", authors=q.authors, categories=q.categories,
                              date_from=q.date_from, date_to=q.date_to, excluded=q.excluded)
         tq = self.build(filters_only)
@@ -270,6 +252,9 @@ class LexicalIndex:
 
     def filter_keys(self, q: Query, keys: list[int]) -> set[int]:
         """Which of `keys` pass `q`'s filters: for vector candidates when too many papers pass."""
+        return self._answer(lambda: self._filter_keys(q, keys), set())
+
+    def _filter_keys(self, q: Query, keys: list[int]) -> set[int]:
         filters_only = Query(raw="", authors=q.authors, categories=q.categories,
                              date_from=q.date_from, date_to=q.date_to, excluded=q.excluded)
         tq = self.build(filters_only)
@@ -280,6 +265,3 @@ class LexicalIndex:
         result = searcher.search(tantivy.Query.boolean_query([(tantivy.Occur.Must, tq), (tantivy.Occur.Must, among)]),
                                  limit=len(keys), count=False)
         return set(searcher.fast_field_values("key", [a for _, a in result.hits]))
-
-    def __len__(self) -> int:
-        return self.index.searcher().num_docs

@@ -5,7 +5,7 @@ abs URL with the version (`http://arxiv.org/abs/2401.01234v2`), `<published>` th
 `<updated>` this version's date, and `arxiv:` extension elements for the primary category, DOI,
 journal reference and comment. An error comes back as an entry whose id is under
 `http://arxiv.org/api/errors` and whose summary says what was wrong ("incorrect id format for
-1234.1234v1").
+1234.1234v1"). An entry with a field over its bound (`limits.py`) becomes such an error too.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from .. import limits
 from ..models import Paper, Sighting
 from ..normalize import normalize_paper, parse_arxiv_id
 from .arxiv_common import first_doi, iso_date
@@ -68,7 +69,10 @@ def parse_feed(data: bytes, where: str = "arxiv-api", ref: str = "arxiv-api") ->
             feed.errors.append(AtomError(parsed[0] if parsed else None,
                                          f"entry {entry_id or '?'} has no usable id or title"))
             continue
-        feed.papers.append(normalize_paper(_paper(entry, parsed, title, summary, ref), tex=True))
+        try:
+            feed.papers.append(normalize_paper(_paper(entry, parsed, title, summary, ref), tex=True))
+        except limits.TooLarge as exc:
+            feed.errors.append(AtomError(parsed[0], exc.message))
     return feed
 
 

@@ -4,7 +4,8 @@ Each line has id, submitter, authors, authors_parsed ([keyname, forenames, suffi
 title, abstract, categories, versions ([{version, created}] with RFC 822 dates), update_date,
 doi, journal-ref, comments and license. The file is read one line at a time from a byte offset,
 so a multi-gigabyte snapshot never sits in memory and an import can resume where it stopped.
-A line that cannot be read is yielded as a `SourceError` naming the file and line number.
+A line that cannot be read is yielded as a `SourceError` naming the file and line number; so
+is a line over `limits.JSONL_LINE` (never read whole) and a paper with a field over its bound.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import os
 from typing import Iterator
 
+from .. import limits
 from ..models import Paper, Sighting
 from ..normalize import normalize_paper, parse_arxiv_id
 from .arxiv_common import first_doi, iso_date, parsed_author, rfc822_date, split_authors, split_categories
@@ -30,9 +32,16 @@ def iter_snapshot(path: str | os.PathLike, offset: int = 0, line: int = 0,
     ref = ref or os.path.basename(where)
     with open(path, "rb") as f:
         f.seek(offset)
-        for raw in f:
+        readline = f.readline
+        while raw := readline(limits.JSONL_LINE + 1):
             line += 1
             offset += len(raw)
+            if len(raw) > limits.JSONL_LINE:
+                length = len(raw) if raw.endswith(b"\n") else len(raw) + _skip_line(f)
+                offset += length - len(raw)
+                yield line, offset, SourceError(where, line, f"line of {limits.size(length)} is over the limit of "
+                                                             f"{limits.size(limits.JSONL_LINE)} for one record")
+                continue
             if raw.isspace():
                 continue
             try:
@@ -41,16 +50,30 @@ def iter_snapshot(path: str | os.PathLike, offset: int = 0, line: int = 0,
                 yield line, offset, exc
 
 
+def _skip_line(f) -> int:
+    """Read past the rest of an over-long line, a chunk at a time; how many bytes that was."""
+    skipped = 0
+    while chunk := f.readline(1 << 20):
+        skipped += len(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    return skipped
+
+
 def parse_line(raw: bytes | str, where: str = "jsonl", line: int = 0, ref: str = "jsonl") -> Paper:
     """One snapshot line → a normalized Paper; anything unreadable raises SourceError."""
     try:
         obj = json.loads(raw)
     except ValueError as exc:
         raise SourceError(where, line, f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise SourceError(where, line, "invalid JSON: nested too deeply") from None
     if not isinstance(obj, dict):
         raise SourceError(where, line, "expected a JSON object")
     try:
         return _paper(obj, ref)
+    except limits.TooLarge as exc:
+        raise SourceError(where, line, str(exc)) from None
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
         raise SourceError(where, line, f"unexpected field shape: {exc}") from None
     except _Missing as exc:

@@ -4,7 +4,8 @@ One page in, one `OaiPage` out: the papers, the ids of deleted records, the resu
 (with completeListSize / cursor when given) and the responseDate. An OAI-PMH `<error>` (for
 example noRecordsMatch or badResumptionToken) is raised as `OaiError` with its code; a page that
 is not well-formed OAI-PMH raises `SourceError`. A record that cannot be read is reported in
-`OaiPage.errors` so one bad record never blocks a whole harvest.
+`OaiPage.errors` so one bad record never blocks a whole harvest; so is a record with a field
+over its bound (`limits.py`).
 
 Formats, from arXiv's documentation: `arXiv` has authors split into keyname / forenames /
 suffix and `created` / `updated` dates but no version numbers; `arXivRaw` has the authors as
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from .. import limits
 from ..models import Paper, Sighting
 from ..normalize import normalize_paper
 from .arxiv_common import first_doi, iso_date, parsed_author, rfc822_date, split_authors, split_categories
@@ -105,7 +107,10 @@ def _read_record(record, page: OaiPage, where: str, ref: str) -> None:
     if not paper.arxiv_id or not paper.title.strip():
         raise SourceError(where, element.sourceline or 0, f"record {identifier or '?'} lacks an id or a title")
     paper.sightings.append(Sighting("oai", ref))
-    page.papers.append(normalize_paper(paper, tex=True))
+    try:
+        page.papers.append(normalize_paper(paper, tex=True))
+    except limits.TooLarge as exc:
+        raise SourceError(where, element.sourceline or 0, str(exc)) from None
 
 
 def _text(element, ns: str, name: str) -> str | None:

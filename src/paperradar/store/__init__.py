@@ -18,7 +18,8 @@ from . import embeddings, feedback, listings, meta, outbox, papers, ratelimits, 
 from .accounts import Account, HandleTaken
 from .community import CommunityStore
 from .listings import ListingRow
-from .db import make_engine, migrate
+from .topics import Topic, TopicStore
+from .db import make_engine, migrate, writing
 from .outbox import OutboxItem, PlannedDigest
 from .papers import PaperRow, UpsertResult, now, paper_row
 from .runs import Run
@@ -28,7 +29,7 @@ from .subscribers import Subscriber, SubscriberExists
 BULK_CACHE_KIB = 128 * 1024
 
 
-class Store(CommunityStore):
+class Store(CommunityStore, TopicStore):
     def __init__(self, url: str, *, migrate_schema: bool = True):
         self.url = url
         self.engine = make_engine(url)
@@ -42,8 +43,12 @@ class Store(CommunityStore):
 
     @contextmanager
     def tx(self) -> Iterator[Connection]:
-        """One transaction; other modules may group several store calls inside it."""
-        with self.engine.begin() as conn:
+        """One write transaction; other modules may group several store calls inside it.
+
+        On SQLite it holds the write lock from BEGIN (waiting up to 30 s for another writer), so
+        the reads a write depends on (is this paper stored? the next seq) cannot go stale before
+        the write. Plain reads use `engine.connect()` and never take that lock."""
+        with writing(self.engine) as conn:
             yield conn
 
     def close(self) -> None:
@@ -230,9 +235,9 @@ class Store(CommunityStore):
         with self.tx() as conn:
             return outbox.release_stale(conn, now=now, lease=lease, is_gone=is_gone)
 
-    def release_outbox(self, item_ids: list[int], now: dt.datetime) -> None:
+    def release_outbox(self, item_ids: list[int], now: dt.datetime, *, note: str | None = None) -> None:
         with self.tx() as conn:
-            outbox.release(conn, item_ids, now)
+            outbox.release(conn, item_ids, now, note=note)
 
     def outbox_sent(self, item_id: int, now: dt.datetime, *, subscriber_id: int | None = None) -> None:
         with self.tx() as conn:
@@ -264,5 +269,5 @@ def _list_new(conn: Connection, incoming: list, result: UpsertResult) -> None:
         listings.put(conn, items, papers.now())
 
 
-__all__ = ["Account", "HandleTaken", "ListingRow", "OutboxItem", "PaperRow", "PlannedDigest", "Run", "Store", "Subscriber", "SubscriberExists", "UpsertResult", "now",
+__all__ = ["Account", "HandleTaken", "ListingRow", "Topic", "OutboxItem", "PaperRow", "PlannedDigest", "Run", "Store", "Subscriber", "SubscriberExists", "UpsertResult", "now",
            "paper_row"]

@@ -1,15 +1,23 @@
-"""Engine creation and migrations: SQLite (WAL) by default, PostgreSQL by URL."""
+"""Engine creation, write transactions and migrations: SQLite (WAL) by default, PostgreSQL by URL."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_CACHE_KIB = 64 * 1024
+BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another's lock before "database is locked"
+# Execution option that `writing()` sets: this transaction will write, so on SQLite it begins
+# with BEGIN IMMEDIATE (the write lock) instead of a deferred BEGIN.
+WRITES = "paperradar_writes"
 
 
 def make_engine(url: str) -> Engine:
@@ -18,6 +26,11 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
+            # The driver's own transaction handling BEGINs only before the first INSERT/UPDATE,
+            # so a transaction's reads (papers.upsert's lookups and max(seq)) ran before the
+            # write lock, and a concurrent writer could insert the same paper in between. We
+            # turn it off and BEGIN ourselves (`_sqlite_begin`; SQLAlchemy's pysqlite recipe).
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             # Takes effect only when the file is created (an existing database keeps its size).
             # 16 KiB pages instead of 4 suit ~1.5 KB paper rows: a million-paper snapshot import
@@ -27,21 +40,51 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA page_size=16384")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             # 64 MiB of page cache (default 2 MiB): with the default, fetching 20 random papers
             # of a million re-read the id index's inner pages each time, 3.7 ms against 1.0 ms.
             cur.execute(f"PRAGMA cache_size=-{READ_CACHE_KIB}")
             cur.close()
 
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Connection):
+            # A writer takes the write lock at BEGIN, waiting up to the busy timeout for another
+            # writer to commit, so everything it reads is still true when it writes. Reads keep a
+            # deferred BEGIN (one consistent snapshot, never the write lock): in WAL mode they
+            # neither wait for writers nor make them wait.
+            writes = conn.get_execution_options().get(WRITES)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """One transaction that will write: committed at the end, rolled back on an exception.
+
+    On SQLite it holds the database's write lock from its first statement (BEGIN IMMEDIATE), so
+    concurrent writers (threads or processes) run one after another; PostgreSQL is unchanged.
+    """
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITES: True})
+        with conn.begin():
+            yield conn
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; a no-op when it is already there."""
+    """Bring the schema to the newest revision; a no-op when it is already there.
+
+    An up-to-date schema is only read (no write lock: a command started during a long import
+    does not wait for it, and a read-only database still opens). An upgrade runs under the write
+    lock, so a second process migrating at the same time waits and then finds nothing to do."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current == set(ScriptDirectory.from_config(cfg).get_heads()):
+        return
+    with writing(engine) as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

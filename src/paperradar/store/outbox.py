@@ -182,12 +182,17 @@ def release_stale(conn: Connection, *, now: dt.datetime, lease: dt.timedelta,
     return released
 
 
-def release(conn: Connection, item_ids: list[int], now: dt.datetime) -> None:
-    """Claimed rows that were not attempted go back to what they were (their attempt undone)."""
+def release(conn: Connection, item_ids: list[int], now: dt.datetime, *, note: str | None = None) -> None:
+    """Claimed rows that were not attempted, or whose attempt failed for a reason that is not
+    the recipient's (the mail server unreachable), go back to what they were, their attempt
+    undone; `note` becomes their `last_error`."""
+    values = dict(state=case((outbox.c.next_attempt_at.is_(None), "pending"), else_="temp_failed"),
+                  attempts=outbox.c.attempts - 1, updated_at=now)
+    if note is not None:
+        values["last_error"] = note
     for i in range(0, len(item_ids), _CHUNK):
         conn.execute(update(outbox).where(outbox.c.id.in_(item_ids[i : i + _CHUNK]), outbox.c.state == "sending")
-                     .values(state=case((outbox.c.next_attempt_at.is_(None), "pending"), else_="temp_failed"),
-                             attempts=outbox.c.attempts - 1, updated_at=now))
+                     .values(**values))
 
 
 def mark_sent(conn: Connection, item_id: int, now: dt.datetime, *, subscriber_id: int | None = None) -> None:
@@ -206,10 +211,13 @@ def mark_retry(conn: Connection, item_id: int, error: str, next_attempt_at: dt.d
 def mark_failed(conn: Connection, item_id: int, error: str, now: dt.datetime, *,
                 permanent: bool, suppress_after: int) -> bool:
     """The row is given up. A permanent (5xx) failure counts against the address, and after
-    `suppress_after` of them in a row it is suppressed. Returns True when it was suppressed now."""
-    conn.execute(update(outbox).where(outbox.c.id == item_id)
-                 .values(state="failed", last_error=error, next_attempt_at=None, updated_at=now))
-    if not permanent:
+    `suppress_after` of them in a row it is suppressed. Returns True when it was suppressed now.
+
+    Only a row still `sending` changes: a sender that writes this again (its first commit went
+    through but the answer was lost with the connection) does not count the failure twice."""
+    changed = conn.execute(update(outbox).where(outbox.c.id == item_id, outbox.c.state == "sending")
+                           .values(state="failed", last_error=error, next_attempt_at=None, updated_at=now)).rowcount
+    if not permanent or changed != 1:
         return False
     sid = conn.execute(select(outbox.c.subscriber_id).where(outbox.c.id == item_id)).scalar()
     conn.execute(update(subscribers).where(subscribers.c.id == sid)

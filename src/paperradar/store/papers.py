@@ -124,32 +124,51 @@ def _merge(old: Paper, new: Paper) -> Paper:
     """The stored paper updated with what a newer or richer record brings.
 
     Text fields follow the record with the higher version (a listing page has none, so it never
-    overwrites arXiv metadata); empty fields never erase known ones.
+    overwrites arXiv metadata); empty fields never erase known ones. A text that is the stored
+    one cut short (a truncated page or file) never replaces it, unless the record is a later
+    version: arXiv's formats cannot arrive cut without being malformed, and a v2 may well drop
+    the last sentence of its abstract.
     """
     newer = _is_newer(old, new)
+    later = newer and _is_later(old, new)
 
     def pick(a, b):
         if newer:
             return b or a
         return a or b
 
+    def pick_text(a, b):
+        if newer and b and b != a and (later or not _cut_short(b, a)):
+            return b
+        return a or b
+
     return old.replace(
         arxiv_id=old.arxiv_id or new.arxiv_id,
         version=max(old.version or 0, new.version or 0) or None,
-        title=pick(old.title, new.title),
-        abstract=pick(old.abstract, new.abstract),
+        title=pick_text(old.title, new.title),
+        abstract=pick_text(old.abstract, new.abstract),
         authors=pick(old.authors, new.authors),
         categories=pick(old.categories, new.categories),
         primary_category=pick(old.primary_category, new.primary_category),
         published=min(filter(None, [old.published, new.published]), default=None),
         updated=max(filter(None, [old.updated, new.updated]), default=None),
         doi=old.doi or new.doi,
-        journal_ref=pick(old.journal_ref, new.journal_ref),
-        comments=pick(old.comments, new.comments),
+        journal_ref=pick_text(old.journal_ref, new.journal_ref),
+        comments=pick_text(old.comments, new.comments),
         license=pick(old.license, new.license),
         links={**old.links, **new.links} if newer else {**new.links, **old.links},
         withdrawn=new.withdrawn if newer else old.withdrawn,
     )
+
+
+def _cut_short(new: str, old: str | None) -> bool:
+    """Whether `new` is a strict prefix of `old`, whitespace runs counting as one space."""
+    if not old:
+        return False
+    if len(new) < len(old) and old.startswith(new):
+        return True
+    new, old = " ".join(new.split()), " ".join(old.split())
+    return len(new) < len(old) and old.startswith(new)
 
 
 def _is_newer(old: Paper, new: Paper) -> bool:
@@ -158,14 +177,24 @@ def _is_newer(old: Paper, new: Paper) -> bool:
     Versions decide when both records carry one. arXiv's OAI `arXiv` format has no version
     number, only the latest version's date, so without both versions the `updated` dates decide;
     a record that knows neither (a listing page, a Hugging Face daily list) never outranks one
-    that knows either.
+    that knows either. A record whose text may be cut short (`Paper.partial`) never does: it
+    only fills what is empty.
     """
+    if new.partial:
+        return False
     if new.version and old.version:
         return new.version >= old.version
     if new.updated and old.updated:
         return new.updated >= old.updated
     new_dated, old_dated = bool(new.version or new.updated), bool(old.version or old.updated)
     return new_dated or not old_dated
+
+
+def _is_later(old: Paper, new: Paper) -> bool:
+    """Whether `new` is a strictly later version than `old`, by version number or else by date."""
+    if new.version and old.version:
+        return new.version > old.version
+    return bool(new.updated and old.updated and new.updated > old.updated)
 
 
 def _lookup(conn: Connection, batch: list[PaperRow]) -> dict[tuple[str, str], Paper | PaperRow]:

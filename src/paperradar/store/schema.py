@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     DateTime,
     Index,
     Integer,
@@ -68,9 +69,10 @@ runs = Table(
     Column("job", String(64), nullable=False),  # "harvest-arxiv", "import-jsonl", "update", ...
     Column("started_at", DateTime, nullable=False),
     Column("finished_at", DateTime),  # NULL while running (or when the process died)
-    Column("status", String(16), nullable=False),  # running, ok, failed
+    Column("status", String(16), nullable=False),  # running, ok, failed, abandoned
     Column("counts", Text, nullable=False, default="{}"),  # JSON: added, updated, withdrawn, ...
     Column("error", Text),
+    Column("owner", String(128)),  # "host:pid" of the process running it (NULL before 0007)
     Index("ix_runs_job_started_at", "job", "started_at"),
 )
 
@@ -231,4 +233,35 @@ votes = Table(
     Column("paper_id", String(64), nullable=False, index=True),
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("account_id", "paper_id", name="uq_vote"),
+)
+
+# --- topics (migration 0008): what `paperradar topics rebuild` fits, and where papers sit ---
+
+topics = Table(
+    "topics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # kept across refits (member overlap)
+    Column("level", String(8), nullable=False),  # area, topic
+    Column("parent_id", Integer),  # a topic's area
+    Column("name", Text, nullable=False),
+    Column("terms", Text, nullable=False),  # JSON list, most distinctive first
+    Column("size", Integer, nullable=False),
+    Column("centroid", LargeBinary, nullable=False),  # float32 unit vector
+    Column("x", Float, nullable=False),
+    Column("y", Float, nullable=False),
+    Column("weekly", Text, nullable=False),  # JSON: papers per week, the last 12 weeks, oldest first
+    Column("growth", Float, nullable=False),  # topics/rising.py
+    Column("model", String(128), nullable=False),  # the embedding model the fit used
+    Column("built_at", DateTime, nullable=False),
+)
+
+paper_topics = Table(
+    "paper_topics",
+    metadata,
+    Column("paper_id", String(64), primary_key=True),
+    Column("topic_id", Integer, nullable=False),
+    Column("x", Float, nullable=False),
+    Column("y", Float, nullable=False),
+    Column("similarity", Float, nullable=False),  # cosine to the topic's centroid
+    Index("ix_paper_topics_topic_similarity", "topic_id", "similarity"),
 )

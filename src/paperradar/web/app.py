@@ -23,9 +23,9 @@ from ..config import Settings
 from ..errors import UserError
 from ..radar import Radar
 from ..search.query import QueryError
-from .middleware import HeadAsGet, api_policy
+from .middleware import HeadAsGet, RequestLimits, api_policy
 from .api import MAX_QUERY
-from . import api, api_community, csrf, feeds, pages, routes_auth, routes_community, routes_subscribe
+from . import api, api_community, csrf, feeds, routes_topics, pages, routes_auth, routes_community, routes_subscribe
 
 HERE = Path(__file__).parent
 API_DESCRIPTION = """Search, browse and subscribe to research papers.
@@ -62,18 +62,22 @@ def create_app(settings: Settings, radar: Radar | None = None) -> FastAPI:
                          static_url="/static-docs")
     app.state.settings = settings
     app.state.radar = radar or Radar(settings)
-    app.state.secret = settings.secret_key()
+    app.state.secret = settings.secret_key(app.state.radar.store)
     app.state.templates = templates()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api_community.router)  # before api: /api/papers/{id}/vote is not a paper id
     app.include_router(api.router)
     app.include_router(feeds.router)
+    app.include_router(routes_topics.api)
+    app.include_router(routes_topics.router)
     app.include_router(api.markdown_router)  # before the pages: /papers/{id}.md is not a paper id
     app.include_router(routes_community.router)  # before pages: /papers/date/... is not a paper id
     app.include_router(routes_auth.router)
     app.include_router(pages.router)
     app.include_router(routes_subscribe.router)
 
+    # Innermost, so a refusal gets the headers and cookie of any page; `error` is defined below.
+    app.add_middleware(RequestLimits, respond=lambda request, status, message: error(request, status, message))
     app.add_middleware(HeadAsGet)
 
     @app.middleware("http")

@@ -1,14 +1,79 @@
-"""What wraps every request: HEAD answered wherever GET is, and the public API's manners (CORS
-for reads, a per-client rate limit kept in the store so every process shares it)."""
+"""What wraps every request: bounded sizes, HEAD answered wherever GET is, and the public API's
+manners (CORS for reads, a per-client rate limit kept in the store so every process shares it)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Callable
 
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .. import limits
+
+
+class RequestLimits:
+    """Refuse a query string over `max_query` bytes (414) and a body over `max_body` bytes (413),
+    with a one-line message, before any handler parses them. No page or API call needs more (the
+    largest form is a few KB), and without a bound one request can make a process hold anything.
+
+    A declared Content-Length is judged before a byte of the body is read; a body sent in chunks
+    is counted as it arrives and refused by the app's own error handling (an HTTPException from
+    `receive`). `respond(request, status, message)` makes the refusal: the app's error page, or
+    JSON under /api/.
+    """
+
+    def __init__(self, app: ASGIApp, respond: Callable[[Request, int, str], Response],
+                 max_body: int = limits.REQUEST_BODY, max_query: int = limits.QUERY_STRING):
+        self.app, self.respond, self.max_body, self.max_query = app, respond, max_body, max_query
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query = len(scope.get("query_string", b""))
+        if query > self.max_query:
+            await self._refuse(scope, receive, send, 414, f"the query string of {limits.size(query)} is over the "
+                                                          f"limit of {limits.size(self.max_query)}")
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body:
+            await self._refuse(scope, receive, send, 413, self._body_message(declared))
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise HTTPException(413, self._body_message(None))  # its size is not known yet
+            return message
+
+        await self.app(scope, counted, send)
+
+    def _body_message(self, length: int | None) -> str:
+        of = f" of {limits.size(length)}" if length is not None else ""
+        return f"the request body{of} is over the limit of {limits.size(self.max_body)}"
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
+        response = self.respond(Request(scope, receive), status, message)
+        response.headers["Connection"] = "close"  # the unread body is not worth reading to reuse it
+        await response(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # the server refuses a malformed length before we see it
+    return None
 
 
 class HeadAsGet:

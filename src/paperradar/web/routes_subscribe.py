@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Request
+from fastapi import APIRouter, BackgroundTasks, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from ..digest.interests import Interests, InvalidInput, normalize_email, parse_content
@@ -60,8 +60,9 @@ def _subscriber(request: Request, purpose: str, token: str) -> tuple[Subscriber,
 # --- subscribing ---------------------------------------------------------------------------
 
 @router.get("/subscribe", response_class=HTMLResponse)
-def subscribe_form(request: Request):
-    return _page(request, "form.html", form={}, error=None)
+def subscribe_form(request: Request, topics: str = Query("", max_length=4000)):
+    """The form; `?topics=` fills in a topic (a topic page's "get this topic by email")."""
+    return _page(request, "form.html", form={"topics": topics} if topics else {}, error=None)
 
 
 @router.post("/subscribe", response_class=HTMLResponse)
@@ -147,9 +148,16 @@ def confirm(request: Request, t: str = Form(""), csrf_token: str = Form("")):
 # --- preferences ---------------------------------------------------------------------------
 
 @router.get("/preferences", response_class=HTMLResponse)
-def preferences_page(request: Request, t: str = ""):
+def preferences_page(request: Request, t: str = "", add: int | None = Query(None, description="a topic id to add")):
+    """The preferences form; `?add=TOPIC` puts that topic's words in the topics box, to save."""
     sub, _ = _subscriber(request, "manage", t)
-    return _page(request, "preferences.html", sub=sub, token=t, form=_form_of(sub), error=None, saved=False)
+    form = _form_of(sub)
+    topics = [x for x in _service(request).store.topics() if x.level == "topic"]
+    chosen = next((x for x in topics if x.id == add), None)
+    if chosen is not None:
+        form["topics"] = "\n".join(filter(None, [form["topics"], " ".join(chosen.terms[:3])]))
+    return _page(request, "preferences.html", sub=sub, token=t, form=form, error=None, saved=False,
+                 radar_topics=sorted(topics, key=lambda x: -x.size)[:30], added=chosen)
 
 
 def _form_of(sub: Subscriber) -> dict:
@@ -169,7 +177,8 @@ def preferences(request: Request, t: str = Form(""), csrf_token: str = Form(""),
     try:
         interests, frequency, content = parse_choices(topics, categories, authors, frequency, content)
     except InvalidInput as e:
-        return _page(request, "preferences.html", status=400, sub=sub, token=t, form=form, error=str(e), saved=False)
+        return _page(request, "preferences.html", status=400, sub=sub, token=t, form=form, error=str(e), saved=False,
+                 radar_topics=[], added=None)
     status = sub.status
     if action == "resubscribe" and status == "unsubscribed":
         status = "active"  # the signed link proves the mailbox; no second opt-in needed
@@ -178,7 +187,8 @@ def preferences(request: Request, t: str = Form(""), csrf_token: str = Form(""),
     sub = store.update_subscriber(sub.id, status=status, frequency=frequency, send_empty=bool(send_empty), content=content,
                                   topics=interests.topics, categories=interests.categories,
                                   authors=interests.authors)
-    return _page(request, "preferences.html", sub=sub, token=t, form=_form_of(sub), error=None, saved=True)
+    return _page(request, "preferences.html", sub=sub, token=t, form=_form_of(sub), error=None, saved=True,
+                 radar_topics=[], added=None)
 
 
 # --- unsubscribing -------------------------------------------------------------------------

@@ -1,0 +1,92 @@
+"""What the topic pages, API and CLI show, read from the stored fit (nothing is computed per
+request but a few dot products between a topic's centroid and the others)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..models import Paper
+from ..store import Store, Topic
+from . import cluster
+
+SPARK_W, SPARK_H = 120, 28
+
+
+@dataclass
+class TopicPage:
+    topic: Topic
+    area: Topic | None
+    top: list[Paper]
+    newest: list[Paper]
+    related: list[Topic]
+
+
+_cache: dict[str, tuple] = {}  # store url -> (version, topics): read once per fit, not per request
+_lock = threading.Lock()
+
+
+def all_topics(store: Store) -> list[Topic]:
+    """Every stored topic, read again only when a rebuild or an assignment changed them."""
+    version = store.topics_version()
+    with _lock:
+        hit = _cache.get(store.url)
+        if hit and hit[0] == version:
+            return hit[1]
+    found = store.topics()
+    with _lock:
+        _cache[store.url] = (version, found)
+    return found
+
+
+def fine_topics(store: Store) -> tuple[list[Topic], dict[int, Topic]]:
+    """(fine topics by growth, areas by id)."""
+    all_ = all_topics(store)
+    areas = {t.id: t for t in all_ if t.level == "area"}
+    fine = sorted((t for t in all_ if t.level == "topic"), key=lambda t: (-t.growth, -t.size, t.id))
+    return fine, areas
+
+
+def page(store: Store, topic_id: int, *, papers: int = 8, related: int = 6) -> TopicPage | None:
+    all_ = {t.id: t for t in all_topics(store)}
+    topic = all_.get(topic_id)
+    if topic is None:
+        return None
+    fine = [t for t in all_.values() if t.level == topic.level and t.id != topic.id]
+    near = []
+    if fine:
+        sims = np.vstack([t.centroid for t in fine]) @ topic.centroid
+        near = [fine[i] for i in np.argsort(-sims)[:related]]
+    ids = [] if topic.level == "area" else store.topic_papers(topic.id, papers)
+    newest = [] if topic.level == "area" else store.topic_papers(topic.id, papers, newest=True)
+    found = store.get_papers(ids + newest)
+    if topic.level == "area":
+        near = [t for t in all_.values() if t.parent_id == topic.id]
+    return TopicPage(topic, all_.get(topic.parent_id) if topic.parent_id else None,
+                     [found[i] for i in ids if i in found], [found[i] for i in newest if i in found], near)
+
+
+def sparkline(weekly: list[int], width: int = SPARK_W, height: int = SPARK_H) -> str:
+    """SVG polyline points of a weekly series scaled to width × height (0 at the bottom)."""
+    top = max(max(weekly, default=0), 1)
+    step = width / max(len(weekly) - 1, 1)
+    return " ".join(f"{i * step:.1f},{height - 2 - (c / top) * (height - 4):.1f}" for i, c in enumerate(weekly))
+
+
+def enough_papers(store: Store, model: str) -> tuple[bool, int]:
+    """(whether a fit is possible, embedded papers)."""
+    n = sum(1 for _ in store.current_embeddings(model))
+    return n >= cluster.MIN_PAPERS, n
+
+
+def topic_json(t: Topic, areas: dict[int, Topic] | None = None) -> dict:
+    data = {"id": t.id, "level": t.level, "name": t.name, "terms": t.terms, "size": t.size,
+            "growth": round(t.growth, 4), "weekly": t.weekly, "x": round(t.x, 5), "y": round(t.y, 5),
+            "builtAt": t.built_at.isoformat() + "Z", "model": t.model}
+    if t.parent_id is not None:
+        data["areaId"] = t.parent_id
+        if areas and t.parent_id in areas:
+            data["area"] = areas[t.parent_id].name
+    return data
