@@ -215,3 +215,33 @@ def test_a_topic_subscription_reaches_a_digest(demo_site):
         page = c.get(f"{manage}&add={topic.id}")
     assert page.status_code == 200 and f"Added the topic “{topic.name}”" in page.text
     assert page.text.count(terms) >= 2  # already among the topics, and added once more to save
+
+
+def test_a_refit_killed_midway_leaves_the_previous_topics(tmp_path):
+    """A real process fitting topics is SIGKILLed as it starts writing: the old fit stays whole."""
+    import subprocess
+    import sys
+    import textwrap
+
+    url = f"sqlite:///{tmp_path}/t.db"
+    store = Store(url)
+    blob_papers(store, 40)
+    build.rebuild(store, MODEL, now=NOW, per_topic=40)
+    before = ({t.id: t.name for t in store.topics()}, store.topic_members())
+    blob_papers(store, 30, start=40, seed=3)
+    store.close()
+    script = textwrap.dedent(f"""
+        import os, signal, datetime as dt
+        from paperradar.store import Store
+        from paperradar.topics import build
+        store = Store({url!r})
+        def progress(step):
+            if step == "writing":
+                os.kill(os.getpid(), signal.SIGKILL)
+        build.rebuild(store, {MODEL!r}, now=dt.datetime(2026, 8, 23), per_topic=20, progress=progress)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    assert done.returncode == -9
+    store = Store(url)
+    assert ({t.id: t.name for t in store.topics()}, store.topic_members()) == before
+    store.close()

@@ -68,7 +68,17 @@ def page(store: Store, topic_id: int, *, papers: int = 8, related: int = 6) -> T
                      [found[i] for i in ids if i in found], [found[i] for i in newest if i in found], near)
 
 
-def sparkline(weekly: list[int], width: int = SPARK_W, height: int = SPARK_H) -> str:
+def week_totals(fine: list[Topic]) -> list[int]:
+    """All dated papers per week: the fine topics partition them."""
+    return [sum(col) for col in zip(*(t.weekly for t in fine))] if fine else []
+
+
+def shares(weekly: list[int], totals: list[int]) -> list[float]:
+    """A topic's share of each week's new papers (0 for a week without papers)."""
+    return [c / n if n else 0.0 for c, n in zip(weekly, totals)]
+
+
+def sparkline(weekly: list[float], width: int = SPARK_W, height: int = SPARK_H) -> str:
     """SVG polyline points of a weekly series scaled to width × height (0 at the bottom)."""
     top = max(max(weekly, default=0), 1)
     step = width / max(len(weekly) - 1, 1)

@@ -66,6 +66,7 @@ def topics_page(request: Request, radar: RadarDep):
     fine, areas = views.fine_topics(radar.store)
     ok, n = (True, 0) if fine else views.enough_papers(radar.store, radar.settings.embedding_name)
     return render(request, "topics.html", {"topics": fine, "areas": areas, "spark": views.sparkline,
+                                           "shares": views.shares, "totals": views.week_totals(fine),
                                            "can_build": ok, "embedded": n})
 
 

@@ -29,7 +29,8 @@
   function draw() {
     ctx.clearRect(0, 0, W(), H());
     const dark = matchMedia("(prefers-color-scheme: dark)").matches;
-    const r = Math.max(1.2, Math.min(4, 1.2 * Math.sqrt(view.scale)));
+    const base = xs.length < 5000 ? 3 : xs.length < 30000 ? 2 : 1.2;  // fewer points can be bigger
+    const r = Math.min(6, base * Math.sqrt(view.scale));
     ctx.globalAlpha = highlight ? 0.18 : 0.75;
     for (let i = 0; i < xs.length; i++) {
       ctx.fillStyle = color[i];
