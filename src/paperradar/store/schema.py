@@ -265,3 +265,14 @@ paper_topics = Table(
     Column("similarity", Float, nullable=False),  # cosine to the topic's centroid
     Index("ix_paper_topics_topic_similarity", "topic_id", "similarity"),
 )
+
+# The map as the page downloads it, encoded by the topic job (rebuild, assign) so that serving it
+# is reading two values: `meta` is the JSON of /api/map, `points` the bytes of /api/map/points.bin.
+topic_map = Table(
+    "topic_map",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1: one map
+    Column("saved_at", DateTime, nullable=False),
+    Column("meta", LargeBinary, nullable=False),
+    Column("points", LargeBinary, nullable=False),
+)

@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import Connection, delete, func, insert, select
 
 from .papers import bulk_insert
-from .schema import embeddings, listings, paper_topics, papers, topics
+from .schema import embeddings, listings, paper_topics, papers, topic_map, topics
 
 _CHUNK = 500
 
@@ -55,10 +55,25 @@ def replace(conn: Connection, new_topics: list[Topic], points: list[dict]) -> No
     """Every topic and paper position, replacing the previous fit (one transaction)."""
     conn.execute(delete(paper_topics))
     conn.execute(delete(topics))
+    conn.execute(delete(topic_map))
     if new_topics:
         conn.execute(insert(topics), [topic_row(t) for t in new_topics])
     if points:
         bulk_insert(conn, paper_topics, points)
+
+
+def save_map(conn: Connection, meta: bytes, blob: bytes, now: dt.datetime) -> None:
+    conn.execute(delete(topic_map))
+    conn.execute(insert(topic_map).values(id=1, saved_at=now, meta=meta, points=blob))
+
+
+def load_map(conn: Connection) -> tuple[dt.datetime, bytes, bytes] | None:
+    row = conn.execute(select(topic_map.c.saved_at, topic_map.c.meta, topic_map.c.points)).first()
+    return (row[0], bytes(row[1]), bytes(row[2])) if row else None
+
+
+def map_saved_at(conn: Connection) -> dt.datetime | None:
+    return conn.execute(select(topic_map.c.saved_at)).scalar()
 
 
 def add_points(conn: Connection, points: list[dict]) -> None:
@@ -144,9 +159,24 @@ def count_placed(conn: Connection) -> int:
 class TopicStore:
     """The store's topic methods, mixed into `Store`."""
 
-    def replace_topics(self, new_topics: list[Topic], placed: list[dict]) -> None:
+    def replace_topics(self, new_topics: list[Topic], placed: list[dict], encoded_map: tuple[bytes, bytes],
+                       now: dt.datetime) -> None:
+        """A new fit and its encoded map, in one transaction."""
         with self.tx() as conn:
             replace(conn, new_topics, placed)
+            save_map(conn, *encoded_map, now)
+
+    def save_topic_map(self, encoded_map: tuple[bytes, bytes], now: dt.datetime) -> None:
+        with self.tx() as conn:
+            save_map(conn, *encoded_map, now)
+
+    def topic_map(self) -> tuple[dt.datetime, bytes, bytes] | None:
+        with self.engine.connect() as conn:
+            return load_map(conn)
+
+    def topic_map_saved_at(self) -> dt.datetime | None:
+        with self.engine.connect() as conn:
+            return map_saved_at(conn)
 
     def add_topic_points(self, placed: list[dict]) -> None:
         with self.tx() as conn:

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..store import Store, Topic
-from . import cluster, layout, naming, rising
+from . import cluster, layout, naming, rising, views
 
 MATCH = 0.3
 Progress = Callable[[str], None]
@@ -149,7 +149,9 @@ def rebuild(store: Store, model: str, *, now: dt.datetime, per_topic: int = clus
     placed = [{"paper_id": pid, "topic_id": topic_ids[label], "x": float(p[0]), "y": float(p[1]),
                "similarity": float(sim)} for pid, label, p, sim in zip(ids, fine.labels, xy, fine.similarity)]
     say("writing")
-    store.replace_topics(rows, placed)
+    fine_sorted, area_map = views.by_growth(rows)
+    encoded = views.encode_map(fine_sorted, area_map, ids, xy, np.array([topic_ids[label] for label in fine.labels]))
+    store.replace_topics(rows, placed, encoded, now)
     kept = sum(1 for tid in topic_ids if tid in old_fine)
     return BuildReport(n, len(topic_ids), len(area_ids), kept, (dt.datetime.now() - started).total_seconds())
 
@@ -179,6 +181,9 @@ def assign(store: Store, model: str) -> int:
                          "y": t.y + r * np.sin(angle), "similarity": float(sim)})
         store.add_topic_points(rows)
         placed += len(rows)
+    if placed:  # the map the pages download includes the new points
+        store.save_topic_map(views.encode_map(*views.by_growth(store.topics()), *store.topic_points()),
+                             dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
     return placed
 
 

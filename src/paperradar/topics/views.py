@@ -3,6 +3,7 @@ request but a few dot products between a topic's centroid and the others)."""
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 
@@ -43,10 +44,7 @@ def all_topics(store: Store) -> list[Topic]:
 
 def fine_topics(store: Store) -> tuple[list[Topic], dict[int, Topic]]:
     """(fine topics by growth, areas by id)."""
-    all_ = all_topics(store)
-    areas = {t.id: t for t in all_ if t.level == "area"}
-    fine = sorted((t for t in all_ if t.level == "topic"), key=lambda t: (-t.growth, -t.size, t.id))
-    return fine, areas
+    return by_growth(all_topics(store))
 
 
 def page(store: Store, topic_id: int, *, papers: int = 8, related: int = 6) -> TopicPage | None:
@@ -100,3 +98,29 @@ def topic_json(t: Topic, areas: dict[int, Topic] | None = None) -> dict:
         if areas and t.parent_id in areas:
             data["area"] = areas[t.parent_id].name
     return data
+
+
+def encode_map(fine: list[Topic], areas: dict[int, Topic], ids: list[str], xy: np.ndarray,
+               topic_ids: np.ndarray) -> tuple[bytes, bytes]:
+    """(the JSON of /api/map, the bytes of /api/map/points.bin): float32 x, y per paper
+    (little-endian), then int32 each paper's index into `topics`."""
+    meta = {
+        "count": len(ids),
+        "ids": ids,
+        "areas": [topic_json(a) for a in areas.values()],
+        "topics": [topic_json(t, areas) for t in fine],
+        "points": "/api/map/points.bin",
+        "format": "float32 x,y per paper (little-endian), then int32 index into topics per paper",
+    }
+    position = np.full(max([t.id for t in fine], default=0) + 1, -1, dtype="<i4")
+    position[[t.id for t in fine]] = np.arange(len(fine))
+    index = position[np.asarray(topic_ids, dtype=np.int64)] if len(topic_ids) else np.zeros(0, "<i4")
+    blob = np.ascontiguousarray(xy, dtype="<f4").tobytes() + index.astype("<i4").tobytes()
+    return json.dumps(meta, separators=(",", ":"), ensure_ascii=False).encode(), blob
+
+
+def by_growth(topics: list[Topic]) -> tuple[list[Topic], dict[int, Topic]]:
+    """(fine topics, fastest-growing first; areas by id) of a list of topics."""
+    areas = {t.id: t for t in topics if t.level == "area"}
+    fine = sorted((t for t in topics if t.level == "topic"), key=lambda t: (-t.growth, -t.size, t.id))
+    return fine, areas

@@ -1,16 +1,14 @@
 """Topics: the map (`/map`), rising topics (`/topics`), a topic's page, their JSON and feeds.
 
-The map's data is the stored fit: `/api/map` gives the topics and the papers' ids, and
-`/api/map/points.bin` the positions as little-endian float32 pairs followed by int32 topic
-ids (12 bytes a paper: 1.2 MB for 100,000), both read once per fit and kept in memory.
+The map's data is what the topic job encoded and stored: `/api/map` gives the topics and the
+papers' ids, and `/api/map/points.bin` the positions as little-endian float32 pairs followed by
+int32 topic indexes (12 bytes a paper: 1.2 MB for 100,000); read once per save, kept in memory.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 
-import numpy as np
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 
@@ -27,30 +25,19 @@ _map_cache: dict[str, tuple] = {}
 
 
 def map_data(store: Store) -> tuple[bytes, bytes]:
-    """(the map's JSON, its binary points), encoded once per fit and kept while it lasts."""
-    version = store.topics_version()
+    """(the map's JSON, its binary points) as the topic job stored them, kept in memory until
+    the job saves a newer map."""
+    saved_at = store.topic_map_saved_at()
     with _cache_lock:
         cached = _map_cache.get(store.url)
-        if cached and cached[0] == version:
+        if cached and cached[0] == saved_at:
             return cached[1], cached[2]
-    fine, areas = views.fine_topics(store)
-    ids, xy, topic_ids = store.topic_points()
-    meta = {
-        "count": len(ids),
-        "ids": ids,
-        "areas": [views.topic_json(a) for a in areas.values()],
-        "topics": [views.topic_json(t, areas) for t in fine],
-        "points": "/api/map/points.bin",
-        "format": "float32 x,y per paper (little-endian), then int32 index into topics per paper",
-    }
-    position = np.full(max([t.id for t in fine], default=0) + 1, -1, dtype="<i4")
-    position[[t.id for t in fine]] = np.arange(len(fine))
-    index = position[topic_ids] if len(topic_ids) else np.zeros(0, "<i4")
-    blob = np.ascontiguousarray(xy, dtype="<f4").tobytes() + index.astype("<i4").tobytes()
-    encoded = json.dumps(meta, separators=(",", ":"), ensure_ascii=False).encode()
+    stored = store.topic_map()
+    if stored is None:
+        raise HTTPException(404, "no map yet: run `paperradar topics rebuild`")
     with _cache_lock:
-        _map_cache[store.url] = (version, encoded, blob)
-    return encoded, blob
+        _map_cache[store.url] = stored
+    return stored[1], stored[2]
 
 
 @router.get("/map", response_class=HTMLResponse)

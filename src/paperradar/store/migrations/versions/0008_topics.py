@@ -1,4 +1,4 @@
-"""topics: areas and fine topics of the papers (names, centroids, weekly counts, map points)
+"""topics: areas and fine topics of the papers (names, centroids, weekly counts, map points, the encoded map)
 
 Revision ID: 0008
 Revises: 0007
@@ -38,8 +38,16 @@ def upgrade() -> None:
         sa.Column("similarity", sa.Float, nullable=False),
     )
     op.create_index("ix_paper_topics_topic_similarity", "paper_topics", ["topic_id", "similarity"])
+    op.create_table(
+        "topic_map",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("saved_at", sa.DateTime, nullable=False),
+        sa.Column("meta", sa.LargeBinary, nullable=False),
+        sa.Column("points", sa.LargeBinary, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("topic_map")
     op.drop_table("paper_topics")
     op.drop_table("topics")
