@@ -17,6 +17,7 @@ SMALL = {
     "harvest.py": [],
     "digest.py": [],
     "daily.py": ["--rounds", "30", "--vote-rounds", "100"],
+    "topics.py": ["--papers", "20000", "--rounds", "30"],
 }
 
 

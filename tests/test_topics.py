@@ -245,3 +245,23 @@ def test_a_refit_killed_midway_leaves_the_previous_topics(tmp_path):
     store = Store(url)
     assert ({t.id: t.name for t in store.topics()}, store.topic_members()) == before
     store.close()
+
+
+def test_a_killed_rebuild_resumes_after_the_clustering(tmp_path):
+    """The clustering is saved as soon as it is done; a rerun over the same papers reads it back."""
+    store = Store(f"sqlite:///{tmp_path}/t.db")
+    blob_papers(store, 40)
+    checkpoint = tmp_path / "cache" / "topics-fit.npz"
+
+    def die_after_clustering(step):
+        if step == "naming topics":
+            raise KeyboardInterrupt  # as a Ctrl-C would, once the clustering is saved
+
+    with pytest.raises(KeyboardInterrupt):
+        build.rebuild(store, MODEL, now=NOW, per_topic=40, progress=die_after_clustering, checkpoint=checkpoint)
+    assert checkpoint.exists() and store.topics() == []
+    steps = []
+    report = build.rebuild(store, MODEL, now=NOW, per_topic=40, progress=steps.append, checkpoint=checkpoint)
+    assert report.topics == 3 and not checkpoint.exists()
+    assert steps[1] == "clustering: resumed from the checkpoint" and len(steps) == len(build.STEPS)
+    store.close()

@@ -12,7 +12,7 @@ from ..errors import UserError
 from ..store import now as utcnow
 from ..topics import build, views
 from ..topics.picture import render
-from .common import err, out, print_json, radar, sync_indexes
+from .common import out, print_json, progress_bar, radar, sync_indexes
 
 topics_app = typer.Typer(help="Topics of the radar: areas and fine topics, what is rising.", no_args_is_help=True)
 
@@ -65,12 +65,14 @@ def show(ctx: typer.Context, topic_id: int = typer.Argument(..., help="A topic i
 def rebuild(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON.")) -> None:
     """Fit areas and topics to every embedded paper (ids kept where a topic is the same).
 
-    One transaction writes the result: a rebuild killed midway leaves the previous topics."""
+    One transaction writes the result: a rebuild killed midway leaves the previous topics, and
+    run again it resumes after the clustering (saved in DATA_DIR/cache)."""
     with radar(ctx) as r:
         sync_indexes(r)  # topics are fitted to the embeddings: embed what is new first
-        with err.status("fitting topics") as status:
+        with progress_bar("fitting topics", len(build.STEPS)) as advance:
             report = build.rebuild(r.store, r.settings.embedding_name, now=utcnow(),
-                                   per_topic=r.settings.topics_per_topic, progress=lambda msg: status.update(msg))
+                                   per_topic=r.settings.topics_per_topic, progress=lambda _step: advance(1),
+                                   checkpoint=r.settings.data_dir / "cache" / "topics-fit.npz")
     if as_json:
         print_json(report.__dict__)
         return

@@ -10,7 +10,9 @@ overlap down; the rest get new ids.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import zlib
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Callable
 
@@ -22,6 +24,7 @@ from . import cluster, layout, naming, rising, views
 
 MATCH = 0.3
 Progress = Callable[[str], None]
+STEPS = ("reading embeddings", "clustering", "naming topics", "laying out the map", "counting weeks", "writing")
 
 
 class TooFewPapers(UserError):
@@ -81,9 +84,35 @@ def weekly_counts(days: list[dt.date], labels: np.ndarray, k: int) -> tuple[np.n
     return per, per.sum(axis=0)
 
 
+def _clusters(vecs: np.ndarray, ids: list[str], k: int, checkpoint: Path | None):
+    """(fine, areas, resumed) clusters: from the checkpoint when it was made from these very papers."""
+    key = hashlib.sha256("\n".join(ids).encode() + vecs.tobytes()[:1 << 20] + str(k).encode()).hexdigest()
+    if checkpoint is not None and checkpoint.exists():
+        try:
+            with np.load(checkpoint) as saved:
+                if str(saved["key"]) == key:
+                    return (cluster.Clusters(saved["fc"], saved["fl"], saved["fs"]),
+                            cluster.Clusters(saved["ac"], saved["al"], saved["as"]), True)
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged checkpoint is only a cache: fit again
+    fine = cluster.kmeans(vecs, k)
+    areas = cluster.kmeans(fine.centroids, cluster.area_count(k))
+    if checkpoint is not None:
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        tmp = checkpoint.with_suffix(".tmp.npz")
+        np.savez(tmp, key=key, fc=fine.centroids, fl=fine.labels, fs=fine.similarity,
+                 ac=areas.centroids, al=areas.labels, **{"as": areas.similarity})
+        tmp.replace(checkpoint)
+    return fine, areas, False
+
+
 def rebuild(store: Store, model: str, *, now: dt.datetime, per_topic: int = cluster.PAPERS_PER_TOPIC,
-            progress: Progress | None = None) -> BuildReport:
-    """Fit topics of about `per_topic` papers each (and their areas) to every embedded paper."""
+            progress: Progress | None = None, checkpoint: Path | None = None) -> BuildReport:
+    """Fit topics of about `per_topic` papers each (and their areas) to every embedded paper.
+
+    With `checkpoint` (a file in the data dir's cache), the clustering, the longest step, is
+    saved as soon as it is done: a rebuild killed later and run again over the same papers
+    resumes after it."""
     say = progress or (lambda _msg: None)
     started = dt.datetime.now()
     say("reading embeddings")
@@ -92,9 +121,8 @@ def rebuild(store: Store, model: str, *, now: dt.datetime, per_topic: int = clus
         raise TooFewPapers(f"{len(ids)} embedded papers; topics need at least {cluster.MIN_PAPERS} "
                            f"(ingest more, and let `reindex` embed them)")
     k = cluster.topic_count(len(ids), per_topic)
-    say(f"clustering {len(ids):,} papers into {k} topics")
-    fine = cluster.kmeans(vecs, k)
-    areas = cluster.kmeans(fine.centroids, cluster.area_count(k))
+    fine, areas, resumed = _clusters(vecs, ids, k, checkpoint)
+    say("clustering: resumed from the checkpoint" if resumed else "clustering")
     paper_area = areas.labels[fine.labels]
     say("naming topics")
     # words from at most SAMPLE papers (a fixed-seed sample): enough to name 400 topics, and
@@ -152,6 +180,8 @@ def rebuild(store: Store, model: str, *, now: dt.datetime, per_topic: int = clus
     fine_sorted, area_map = views.by_growth(rows)
     encoded = views.encode_map(fine_sorted, area_map, ids, xy, np.array([topic_ids[label] for label in fine.labels]))
     store.replace_topics(rows, placed, encoded, now)
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)  # written: nothing left to resume
     kept = sum(1 for tid in topic_ids if tid in old_fine)
     return BuildReport(n, len(topic_ids), len(area_ids), kept, (dt.datetime.now() - started).total_seconds())
 
