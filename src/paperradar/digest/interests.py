@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import UserError
+from ..store.subscribers import CONTENTS
 from .render import one_line
 
 MAX_TOPICS = 20
@@ -88,6 +89,6 @@ class Interests:
 def parse_content(content: str) -> str:
     """What a digest holds: interests (papers matching them), trending (the day's trending
     papers) or both."""
-    if content not in ("interests", "trending", "both"):
-        raise InvalidInput("the digest holds interests, trending or both")
+    if content not in CONTENTS:
+        raise InvalidInput(f"the digest holds {', '.join(CONTENTS[:-1])} or {CONTENTS[-1]}")
     return content

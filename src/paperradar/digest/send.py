@@ -51,9 +51,7 @@ Faults that are not the recipient's
 from __future__ import annotations
 
 import datetime as dt
-import os
 import queue
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -61,6 +59,7 @@ from typing import Callable
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from ..processes import has_ended, this_process
 from ..store import OutboxItem, Store
 from .transport import Outgoing, PermFailure, TempFailure, Transport
 
@@ -91,26 +90,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
-def this_process() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def process_gone(owner: str | None) -> bool:
-    """True when `owner` ("host:pid") is a process on this host that no longer runs."""
-    if not owner or ":" not in owner:
-        return True
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False  # another machine's process: only the lease can tell
-    if int(pid) == os.getpid():
-        return True  # an earlier run in this very process ended without recording a result
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    """True when a `sending` row's owner can no longer finish it: no owner, an earlier run in
+    this very process (it ended without recording a result), or a process on this host that
+    no longer runs (`processes.has_ended`; another machine's process: only the lease can tell)."""
+    return not owner or ":" not in owner or owner == this_process() or has_ended(owner)
 
 
 class Sender:

@@ -127,6 +127,7 @@ class LexicalIndex(TantivyFolder):
                 del writer  # frees tantivy's own lock even when a traceback keeps this frame
                 self._save_state(committed)  # never past what was committed
             self._behind = False
+            self._seen = self._look()  # our own commit: the next search need not check the files again
         self.index.reload()
         return done
 

@@ -130,6 +130,7 @@ class TantivyFolder:
             self._build = uuid.uuid4().hex  # tells other processes to reopen it
             self._write_state({"schema": self.schema_version, "seq": 0, "build": self._build, "files": {},
                                **({"repaired": repaired} if repaired else {})})
+            self._seen = self._look()
 
     @property
     def seq(self) -> int:

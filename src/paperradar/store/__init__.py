@@ -137,9 +137,10 @@ class Store(CommunityStore, TopicStore):
         with self.engine.connect() as conn:
             return embeddings.by_hash(conn, model, hashes)
 
-    def current_embeddings(self, model: str) -> Iterator[tuple[str, np.ndarray]]:
+    def current_embeddings(self, model: str, batch: int = 5000) -> Iterator[tuple[str, np.ndarray]]:
+        """(paper id, vector) of every live paper, read `batch` rows at a time."""
         with self.engine.connect() as conn:
-            yield from embeddings.current(conn, model)
+            yield from embeddings.current(conn, model, batch)
 
     def get_embedding(self, model: str, paper_id: str) -> np.ndarray | None:
         with self.engine.connect() as conn:

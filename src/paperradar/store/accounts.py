@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, select, update
 
 from ..errors import UserError
 from .db import dialect_insert
-from .schema import accounts, listings, sessions, votes
+from .schema import accounts, listings
 
 ROLES = ("member", "admin")
 STATUSES = ("active", "banned")
@@ -98,9 +98,8 @@ def set_fields(conn: Connection, account_id: int, **values) -> None:
 
 
 def remove(conn: Connection, account_id: int) -> None:
-    """Forget a member: sessions and account go; their votes are removed by the caller first
-    (to recount); papers they submitted stay listed, credited to nobody."""
-    conn.execute(delete(sessions).where(sessions.c.account_id == account_id))
+    """Forget a member's account; their votes and sessions are removed by the caller first
+    (votes.remove_all recounts, sessions.end_all); papers they submitted stay listed, credited
+    to nobody."""
     conn.execute(update(listings).where(listings.c.submitted_by == account_id).values(submitted_by=None))
-    conn.execute(delete(votes).where(votes.c.account_id == account_id))
     conn.execute(delete(accounts).where(accounts.c.id == account_id))

@@ -19,11 +19,6 @@ from .listings import ListingRow
 
 class CommunityStore:
     # listings
-    def list_papers(self, items: list[tuple[str, "object"]], now: dt.datetime | None = None) -> int:
-        """Store (paper id, Listing) pairs; returns how many papers were listed for the first time."""
-        with self.tx() as conn:
-            return listings.put(conn, items, now or papers.now())
-
     def submit_listing(self, paper_id: str, *, day: dt.date, account_id: int, now: dt.datetime | None = None) -> bool:
         with self.tx() as conn:
             return listings.submit(conn, paper_id, day=day, account_id=account_id, now=now or papers.now())
@@ -143,6 +138,7 @@ class CommunityStore:
         """Forget a member and their votes; returns how many votes went."""
         with self.tx() as conn:
             n = votes.remove_all(conn, account_id)
+            sessions.end_all(conn, account_id)
             accounts.remove(conn, account_id)
             return n
 

@@ -58,14 +58,14 @@ def _select():
             .select_from(listings.outerjoin(accounts, accounts.c.id == listings.c.submitted_by)))
 
 
-def put(conn: Connection, items: list[tuple[str, Listing]], now: dt.datetime) -> int:
-    """List papers from a source; returns how many were listed for the first time.
+def put(conn: Connection, items: list[tuple[str, Listing]], now: dt.datetime) -> None:
+    """List papers from a source.
 
     A paper already listed keeps its day and source; upstream counts only grow (a snapshot
     taken later has seen more votes), and known links are not erased by a record without them.
     """
     if not items:
-        return 0
+        return
     rows = {}
     for paper_id, li in items:
         rows.setdefault(paper_id, dict(
@@ -75,10 +75,6 @@ def put(conn: Connection, items: list[tuple[str, Listing]], now: dt.datetime) ->
             imported_upvotes=max(0, li.upvotes), points=max(0, li.upvotes), num_comments=li.num_comments,
             github_repo=li.github_repo, github_stars=li.github_stars, project_page=li.project_page,
             hidden=False))
-    ids = sorted(rows)
-    known = set()
-    for i in range(0, len(ids), 500):
-        known.update(conn.execute(select(listings.c.paper_id).where(listings.c.paper_id.in_(ids[i : i + 500]))).scalars())
     stmt = dialect_insert(conn, listings)
     new, old = stmt.excluded, listings.c
     grown = case((new.imported_upvotes > old.imported_upvotes, new.imported_upvotes), else_=old.imported_upvotes)
@@ -94,7 +90,6 @@ def put(conn: Connection, items: list[tuple[str, Listing]], now: dt.datetime) ->
     _lock_days(conn, days)
     conn.execute(stmt, list(rows.values()))
     _recount_days(conn, days)
-    return len(rows) - len(known)
 
 
 def _lock_days(conn: Connection, days: list[dt.date]) -> None:

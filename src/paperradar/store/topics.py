@@ -106,13 +106,8 @@ def points(conn: Connection) -> tuple[list[str], np.ndarray, np.ndarray]:
 
 
 def version(conn: Connection) -> tuple:
-    """What changes whenever the fit or the placed papers change: a cache key."""
-    fit = conn.execute(select(func.count(), func.max(topics.c.built_at))).first()
-    if conn.dialect.name == "sqlite":  # rows are only added or all replaced: the last rowid tells, at once
-        placed = conn.exec_driver_sql("SELECT max(rowid) FROM paper_topics").scalar()
-    else:
-        placed = count_placed(conn)
-    return tuple(fit) + (placed,)
+    """What changes whenever the topics change (only a rebuild writes them): a cache key."""
+    return tuple(conn.execute(select(func.count(), func.max(topics.c.built_at))).first())
 
 
 def papers_of(conn: Connection, topic_id: int, limit: int, newest: bool = False) -> list[str]:
@@ -151,9 +146,6 @@ def paper_days(conn: Connection, ids: list[str]) -> dict[str, dt.date]:
                 out[pid] = day or published
     return out
 
-
-def count_placed(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(paper_topics)).scalar() or 0
 
 
 class TopicStore:

@@ -3,6 +3,7 @@ request but a few dot products between a topic's centroid and the others)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from dataclasses import dataclass
@@ -52,16 +53,17 @@ def page(store: Store, topic_id: int, *, papers: int = 8, related: int = 6) -> T
     topic = all_.get(topic_id)
     if topic is None:
         return None
-    fine = [t for t in all_.values() if t.level == topic.level and t.id != topic.id]
-    near = []
-    if fine:
-        sims = np.vstack([t.centroid for t in fine]) @ topic.centroid
-        near = [fine[i] for i in np.argsort(-sims)[:related]]
-    ids = [] if topic.level == "area" else store.topic_papers(topic.id, papers)
-    newest = [] if topic.level == "area" else store.topic_papers(topic.id, papers, newest=True)
+    if topic.level == "area":  # an area's page lists its topics, and has no papers of its own
+        near, ids, newest = [t for t in all_.values() if t.parent_id == topic.id], [], []
+    else:
+        others = [t for t in all_.values() if t.level == "topic" and t.id != topic.id]
+        near = []
+        if others:
+            sims = np.vstack([t.centroid for t in others]) @ topic.centroid
+            near = [others[i] for i in np.argsort(-sims)[:related]]
+        ids = store.topic_papers(topic.id, papers)
+        newest = store.topic_papers(topic.id, papers, newest=True)
     found = store.get_papers(ids + newest)
-    if topic.level == "area":
-        near = [t for t in all_.values() if t.parent_id == topic.id]
     return TopicPage(topic, all_.get(topic.parent_id) if topic.parent_id else None,
                      [found[i] for i in ids if i in found], [found[i] for i in newest if i in found], near)
 
@@ -84,8 +86,9 @@ def sparkline(weekly: list[float], width: int = SPARK_W, height: int = SPARK_H) 
 
 
 def enough_papers(store: Store, model: str) -> tuple[bool, int]:
-    """(whether a fit is possible, embedded papers)."""
-    n = sum(1 for _ in store.current_embeddings(model))
+    """(whether a fit is possible, embedded papers up to the MIN_PAPERS needed): pages ask this
+    on every request until a first fit, so it stops counting as soon as the answer is known."""
+    n = sum(1 for _ in itertools.islice(store.current_embeddings(model, batch=cluster.MIN_PAPERS), cluster.MIN_PAPERS))
     return n >= cluster.MIN_PAPERS, n
 
 

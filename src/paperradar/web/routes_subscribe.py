@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from ..digest.interests import Interests, InvalidInput, normalize_email, parse_content
 from ..digest.run import DigestService
 from ..store import Subscriber, SubscriberExists
+from ..topics.views import fine_topics
 from ..tokens import BadToken, ExpiredToken
 from . import csrf
 from .pages import render
@@ -152,7 +153,7 @@ def preferences_page(request: Request, t: str = "", add: int | None = Query(None
     """The preferences form; `?add=TOPIC` puts that topic's words in the topics box, to save."""
     sub, _ = _subscriber(request, "manage", t)
     form = _form_of(sub)
-    topics = [x for x in _service(request).store.topics() if x.level == "topic"]
+    topics, _ = fine_topics(_service(request).store)  # cached per fit
     chosen = next((x for x in topics if x.id == add), None)
     if chosen is not None:
         form["topics"] = "\n".join(filter(None, [form["topics"], " ".join(chosen.terms[:3])]))
