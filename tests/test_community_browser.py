@@ -45,7 +45,7 @@ def test_sign_in_submit_upvote_sign_out(chromium, site, tmp_path):
     card = page.locator("li.paper", has_text="Diffusion for proteins")
     assert card.locator(".count").inner_text() == "5"
     card.get_by_role("button", name="Upvote").click()
-    page.wait_for_function("document.querySelector('li.paper .voted') !== null")
+    card.locator("button.voted").wait_for()  # a locator, not wait_for_function: our CSP forbids eval
     assert card.locator(".count").inner_text() == "6"
     assert page.url.endswith("/papers/date/2026-08-19")  # no reload, no redirect: updated in place
     page.reload()
