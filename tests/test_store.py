@@ -142,3 +142,22 @@ def test_a_planned_digest_is_claimed_once_and_sent(store):
 def test_a_new_sqlite_file_uses_16k_pages(tmp_path):
     Store(f"sqlite:///{tmp_path}/p.db").close()
     assert sqlite3.connect(tmp_path / "p.db").execute("PRAGMA page_size").fetchone()[0] == 16384
+
+
+def test_every_pooled_connection_serves_the_request_threads_with_the_pragmas(store):
+    """45 connections held at once (the web app's 40 request threads and more): none waits for
+    the pool, and on SQLite each carries the WAL, busy-timeout and cache pragmas."""
+    from contextlib import ExitStack
+
+    from paperradar.store.db import POOL_OVERFLOW, POOL_SIZE
+
+    assert store.engine.pool.size() == POOL_SIZE and POOL_SIZE >= 40
+    with ExitStack() as stack:
+        conns = [stack.enter_context(store.engine.connect()) for _ in range(POOL_SIZE + POOL_OVERFLOW - 5)]
+        if store.engine.dialect.name == "sqlite":
+            for conn in conns:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+                assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -64 * 1024
+        else:
+            assert len({conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() for conn in conns}) == len(conns)

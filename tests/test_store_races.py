@@ -11,6 +11,7 @@ import datetime as dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import func, select
 
 from paperradar.store import PlannedDigest, SubscriberExists
@@ -127,3 +128,129 @@ def test_concurrent_planners_write_one_row(store):
     assert all(store.get_subscriber(s.id).last_digest_at == NOW for s in subs)
     # Planning again writes nothing.
     assert store.plan_digests([PlannedDigest(subs[0].id, day, "<m@x>", [], NOW, "empty")], NOW) == []
+
+
+# --- processes and whole jobs: migrations, digest runs, vectors -----------------------------
+
+def fresh_url(request, tmp_path, db: str) -> str:
+    if db == "sqlite":
+        return f"sqlite:///{tmp_path}/fresh.db"
+    import uuid
+
+    server = request.getfixturevalue("postgres")
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    server.psql(f"CREATE DATABASE {name};")
+    return server.get_uri(name).replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def open_store(url: str) -> None:
+    from paperradar.store import Store
+
+    Store(url).close()
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_processes_migrating_an_empty_database_at_once_all_start(request, tmp_path, db):
+    """Without the migration lock, two processes both created alembic_version on PostgreSQL
+    and one failed with UniqueViolation."""
+    import multiprocessing
+
+    from alembic.runtime.migration import MigrationContext
+
+    from paperradar.store import Store
+
+    url = fresh_url(request, tmp_path, db)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=open_store, args=(url,)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0] * 4
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from paperradar.store.db import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    store = Store(url, migrate_schema=False)
+    try:
+        with store.engine.connect() as conn:
+            assert list(MigrationContext.configure(conn).get_current_heads()) == ScriptDirectory.from_config(cfg).get_heads()
+    finally:
+        store.close()
+
+
+class HashingModel:
+    """The digest's embedding model, stood in for by hashed words (tests/fakes), so the runs
+    below store paper vectors as the real model's would."""
+
+    name, dim = "hashing-test", 256
+
+    def encode(self, texts):
+        from fakes.hashing_embedder import embed_texts
+
+        return embed_texts(list(texts))
+
+
+def run_digest(data_dir: str, smtp_url: str, url: str, go, out) -> None:
+    """One `digest run` process (what the CLI or the worker does), started with the others."""
+    from pathlib import Path
+
+    from fakes.digest_world import settings_for
+    from paperradar.digest.run import DigestService
+    from paperradar.store import Store
+
+    settings = settings_for(Path(data_dir), smtp_url=smtp_url, database_url=url)
+    store = Store(url, migrate_schema=False)
+    try:
+        service = DigestService(settings, store, embedder=HashingModel)
+        go.wait(60)
+        out.put(("ok", service.run().send.sent))
+    except BaseException as e:  # noqa: BLE001 - reported to the test
+        out.put(("error", f"{type(e).__name__}: {e}"))
+    finally:
+        store.close()
+
+
+def test_concurrent_digest_runs_send_each_digest_once(store, tmp_path):
+    """Three `digest run` processes at once: none fails, nobody gets two mails. The losers used
+    to crash storing the same new papers' vectors (duplicate key on PostgreSQL)."""
+    import multiprocessing
+
+    from fakes.digest_world import GRADIENT, OTHER, add_papers, settings_for, subscribe
+    from fakes.smtp_server import FakeSMTP
+
+    add_papers(store, "2401", GRADIENT + OTHER)
+    for i in range(6):
+        subscribe(store, f"reader{i}@example.com", ["gradient inversion", "protein folding"])
+    ctx = multiprocessing.get_context("spawn")
+    go, out = ctx.Event(), ctx.Queue()
+    with FakeSMTP() as smtp:
+        settings_for(tmp_path / "data", database_url=store.url).secret_key(store)
+        procs = [ctx.Process(target=run_digest, args=(str(tmp_path / "data"), smtp.url, store.url, go, out))
+                 for _ in range(3)]
+        for p in procs:
+            p.start()
+        go.set()
+        results = [out.get(timeout=120) for _ in procs]
+        for p in procs:
+            p.join(60)
+        assert [r for r in results if r[0] != "ok"] == []
+        assert sum(n for _, n in results) == 6
+        assert sorted(m.recipient for m in smtp.received()) == sorted(f"reader{i}@example.com" for i in range(6))
+    assert rows(store, outbox) == 6
+    assert store.outbox_counts() == {"sent": 6}
+
+
+def test_concurrent_vector_writes_of_one_paper_leave_one_row(store):
+    import numpy as np
+
+    from paperradar.store.schema import embeddings
+
+    rng = np.random.default_rng(1)
+    outcomes = race(WORKERS, lambda i: store.put_embeddings(
+        "m", [(f"p{j}", f"h{i}", rng.standard_normal(8).astype(np.float32)) for j in range(5)][::(1 if i % 2 else -1)]))
+    assert errors(outcomes) == []
+    assert rows(store, embeddings) == 5

@@ -4,7 +4,10 @@ Both remember the store `seq` they reflect and catch up from there, so indexing 
 resumable after a kill, and `rebuild` is the same walk from zero. Embeddings are computed in
 batches, stored with the model's name and reused for any text whose content hash is known, so
 a damaged vector index is refilled from the store without a model (`repair`). Each index is
-written under its own lock: two processes syncing at once take turns (`search/writelock`).
+written under its own lock: two processes syncing at once take turns (`search/writelock`; for
+vectors in PostgreSQL, an advisory lock: `store/pgvector`). The vector index is either the data
+dir's files (`search/vectors`) or, on PostgreSQL, pgvector inside the store (`search/pgvectors`):
+both have the same methods.
 """
 
 from __future__ import annotations
@@ -33,12 +36,16 @@ class Indexer:
             out["vectors"] = max(0, top - self.vectors.seq)
         return out
 
-    def sync_lexical(self, progress: Progress = None) -> int:
+    def sync_lexical(self, progress: Progress = None, *, lock_wait: float | None = None) -> int:
+        """Catch the keyword index up; `lock_wait` bounds the wait for another writer (default:
+        the index's own, `index_lock_wait_s`)."""
         if self.store.max_seq() == self.lexical.seq:
             return 0
-        return self.lexical.sync(progress)  # reads the store's changes itself, under its lock
+        with self.lexical.lock.patience(lock_wait):
+            return self.lexical.sync(progress)  # reads the store's changes itself, under its lock
 
-    def sync_vectors(self, progress: Progress = None, *, stored_only: bool = False) -> int:
+    def sync_vectors(self, progress: Progress = None, *, stored_only: bool = False,
+                     lock_wait: float | None = None) -> int:
         """Embed what changed since the vector index's seq and add it; returns papers handled.
 
         Under the index's writer lock: a second process waits for the first (bounded), then
@@ -48,7 +55,7 @@ class Indexer:
         if self.vectors is None or self.store.max_seq() == self.vectors.seq:
             return 0
         done = 0
-        with self.vectors.lock.held():
+        with self.vectors.lock.patience(lock_wait), self.vectors.lock.held():
             try:
                 for batch in _batches(self.store.papers_changed_since(self.vectors.seq), EMBED_BATCH):
                     if not self._embed_batch(batch, stored_only):
@@ -78,7 +85,7 @@ class Indexer:
             fresh = self._embedder_factory().encode([paper_text(p.title, p.abstract) for p in todo])
             known.update({hashes[p.id]: v for p, v in zip(todo, fresh)})
         rows = [(p.id, hashes[p.id], known[hashes[p.id]]) for p in live]
-        self.store.put_embeddings(model, rows)
+        self.store.put_embeddings(model, rows)  # on PostgreSQL this is what pgvector searches
         self.vectors.apply([(pid, v) for pid, _, v in rows], removals, seq=batch[-1][0])
         return True
 

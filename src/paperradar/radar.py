@@ -16,7 +16,9 @@ from .embed import Embedder, EmbedError
 from .embed.weights import model_spec
 from .indexer import Indexer
 from .ingest import IngestReport, ingest
+from .follow import Follower
 from .search.lexical import IndexBusy, LexicalIndex
+from .search.pgvectors import PgVectorIndex
 from .search.service import SearchService
 from .search.vectors import ReindexNeeded, VectorIndex
 from .sources.hf_daily import parse_daily_papers
@@ -49,14 +51,22 @@ class Radar:
         # Opening checks each index's files; a damaged one is emptied and refilled from the store
         # (the keyword index by the next sync or search, the vectors below): docs/search.md.
         self.lexical = LexicalIndex(index_dir / "lexical", self.store.papers_changed_since, lock_wait=wait)
-        self.vectors: VectorIndex | None = None
+        # On PostgreSQL the vectors are searched in the store (pgvector), shared by every process;
+        # on SQLite they are the data dir's files (docs/store.md).
+        self.vectors: VectorIndex | PgVectorIndex | None = None
         self.vector_problem: str | None = None  # why search by meaning is off, if it is
         self._embedders: dict[bool, Embedder] = {}  # by quantized: fp32 and int8 at most
         self._embedder_lock = threading.Lock()
+        self._follower: Follower | None = None
         try:
             dim = model_spec(settings.embed_model).dim
-            self.vectors = VectorIndex(index_dir / "vectors", settings.embedding_name, dim, fresh=rebuild_vectors,
-                                       lock_wait=wait)
+            if self.store.is_postgresql:
+                self.vectors = PgVectorIndex(self.store, settings.embedding_name, dim, lock_wait=wait)
+                if rebuild_vectors:
+                    self.vectors.reset()
+            else:
+                self.vectors = VectorIndex(index_dir / "vectors", settings.embedding_name, dim,
+                                           fresh=rebuild_vectors, lock_wait=wait)
         except (ReindexNeeded, EmbedError) as e:
             self.vector_problem = str(e)
         self.indexer = Indexer(self.store, self.lexical, self.vectors, self.embedder)
@@ -91,7 +101,29 @@ class Radar:
                                                       quantized=quantized)
             return self._embedders[quantized]
 
+    def follow(self, interval: float | None = None) -> None:
+        """Keep the indexes in step with the store in the background (a daemon thread; docs/store.md):
+        papers any process commits become searchable here within about `interval` seconds
+        (default `follow_interval_s`) plus the time to embed them. Does nothing when already
+        following or when the interval is 0."""
+        interval = self.settings.follow_interval_s if interval is None else interval
+        if self._follower is not None or interval <= 0:
+            return
+        self._follower = Follower(self, interval)
+        self._follower.start()
+
+    @property
+    def follower(self) -> Follower | None:
+        """The running follower (`looks`, `last_error`), or None when not following."""
+        return self._follower
+
+    def stop_following(self) -> None:
+        if self._follower is not None:
+            self._follower.stop()
+            self._follower = None
+
     def close(self) -> None:
+        self.stop_following()
         self.store.close()
 
     def pending_index_changes(self) -> int:

@@ -1,7 +1,8 @@
-"""`paperradar secret check|reset`: the data dir's secret for CSRF form tokens and signed links.
+"""`paperradar secret check|reset`: the secret for CSRF form tokens and signed links.
 
-Every command that needs the secret refuses to start when it is missing (and the store says one
-existed), empty, short or unreadable; `reset` is the explicit way to start over.
+The secret lives in the store, shared by every process and data dir (secret_key.py). Every
+command that needs it refuses to start when it is missing (and the store says one existed),
+empty, short or unreadable; `reset` is the explicit way to start over.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def check(ctx: typer.Context) -> None:
         secret = s.secret_key(store)
     finally:
         store.close()
-    out.print(f"{s.data_dir / secret_key.FILE}: ok (fingerprint {secret_key.fingerprint(secret)})", highlight=False)
+    out.print(f"the secret in the database: ok (fingerprint {secret_key.fingerprint(secret)})", highlight=False)
 
 
 @app.command()
@@ -34,7 +35,7 @@ def reset(
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
 ) -> None:
     """Replace the secret with a new one: links in mail already sent stop working, running
-    servers must be restarted. The old secret, if readable, is kept next to it."""
+    servers must be restarted. The old secret is kept in a file of the data dir."""
     if not yes:
         typer.confirm("Links in mail already sent will stop working and running servers must be restarted. "
                       "Replace the secret?", abort=True)
@@ -44,7 +45,7 @@ def reset(
         new, kept = secret_key.reset(s.ensure_data_dir(), store)
     finally:
         store.close()
-    out.print(f"new secret in {s.data_dir / secret_key.FILE} (fingerprint {new}); restart any running server",
+    out.print(f"new secret in the database (fingerprint {new}); restart every running server and worker",
               highlight=False)
     if kept:
         out.print(f"the old one is in {kept}: to keep the old links working, add its value to "

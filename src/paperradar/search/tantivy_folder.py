@@ -239,6 +239,15 @@ class TantivyFolder:
         self._next_look = now + RECHECK_S
         return self._look() != self._seen
 
+    def refresh(self) -> bool:
+        """Reopen the index if its files changed since the last look (another process of this
+        data dir committed): what a search does first (`_answer`), done ahead of the searches by
+        the background follower (follow.py) so that none of them pays for it."""
+        if self.index is None or self._look() == self._seen:
+            return False
+        self.verify()
+        return True
+
     def _answer(self, read: Callable[[], T], empty: T) -> T:
         """Run a read of the index. Files changed under a running process are checked again
         first; tantivy failing on files that prove damaged (checked in full) empties the index,

@@ -55,6 +55,8 @@ class VectorFiles:
     indexer refills it from the vectors the store keeps). `last_repair`: the latest such
     emptying by any process, {"at", "problem"}."""
 
+    shared = False  # each process holds the rows in memory: `refresh` takes on other processes' writes
+
     def __init__(self, path: Path, model: str, dim: int, *, ann_threshold: int = ANN_THRESHOLD,
                  fresh: bool = False, lock_wait: float = LOCK_WAIT_S):
         self.path, self.model, self.dim, self.ann_threshold = path, model, dim, ann_threshold
@@ -62,6 +64,7 @@ class VectorFiles:
                                on_acquire=self._follow)
         self.problem: str | None = None
         self._state: dict | None = None  # the state the rows in memory reflect
+        self._state_seen: tuple | None = None  # state.json's inode, size and time at the last `refresh`
         self._fd: int | None = None
         self.path.mkdir(parents=True, exist_ok=True)
         if fresh:  # a rebuild: whatever model built the old files, start empty
@@ -144,9 +147,96 @@ class VectorFiles:
 
     def _follow(self) -> None:
         """On taking the lock: reload if another process wrote the index since we read it."""
-        if self._state is not None and self._read_state() != self._state:
-            if problem := self._open(full=False):
-                self._discard(problem)
+        state = self._read_state()
+        if self._state is not None and state != self._state:
+            if not (state is not None and self._extend(state)):
+                if problem := self._open(full=False):
+                    self._discard(problem)
+        if getattr(self, "ann", None) is not None and self.ann.ntotal < len(self.ids):
+            self._add_to_ann(self.ann.ntotal)  # rows `refresh` took on: ANN ids are row numbers
+
+    def refresh(self) -> bool:
+        """Pick up what another process committed since this one loaded the index; True when
+        something changed. Cheap when nothing did (a stat of state.json). Rows appended since
+        are read and checked alone (`_extend`: their CRC continues the one we hold); anything
+        else (a reset, a repair, a rebuilt ANN index) reopens the folder. Without the writer
+        lock: writers only append past the sizes the state records and write the state last,
+        so the files up to those sizes never change under a reader. A thread of this process
+        that is writing the index makes this a no-op (it updates what is in memory itself)."""
+        try:
+            st = os.stat(self.path / "state.json")
+        except OSError:
+            return False
+        seen = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if seen == self._state_seen or not self.lock._thread_lock.acquire(blocking=False):
+            return False
+        try:
+            state = self._read_state()
+            if state is None or state == self._state:
+                self._state_seen = seen
+                return False
+            if not self._extend(state):
+                self.verify()
+            self._state_seen = seen
+            return True
+        finally:
+            self.lock._thread_lock.release()
+
+    def _extend(self, state: dict) -> bool:
+        """Take on the rows another process appended and the rows it marked deleted, if that
+        is all that changed (same build, same ANN file or none); False otherwise, or when the
+        appended bytes fail their checksum (the caller then reopens, which finds the damage).
+        What searches read is swapped in whole objects, so a search running meanwhile sees
+        either the old rows or the new ones."""
+        old = self._state or {}
+        if not old or state.get("build") != old.get("build") or state.get("model") != self.model:
+            return False
+        n_old, n = len(self.ids), int(state.get("rows", 0))
+        if n < n_old or int(state.get("seq", 0)) < self.seq:
+            return False
+        if bool(state.get("ann_file")) != (self.ann is not None):
+            return False  # an ANN index was built (or dropped): load it whole
+        files = state.get("files") or {}
+        for name in APPENDED:
+            before, after = self._files.get(name), files.get(name)
+            if before is None or after is None or after[0] < before[0]:
+                return False
+            if after[0] > before[0] and checksums.crc32(self.path / name, after[0], before[0], before[1]) != after[1]:
+                return False
+        try:
+            with open(self.path / "ids.txt", "rb") as f:
+                f.seek(self._files["ids.txt"][0])
+                new_ids = f.read(files["ids.txt"][0] - self._files["ids.txt"][0]).decode().split("\n")[:-1]
+            new_keys = np.fromfile(self.path / "keys.i64", dtype=np.int64, count=n - n_old, offset=n_old * 8)
+        except (OSError, ValueError):
+            return False
+        if len(new_ids) != n - n_old or len(new_keys) != n - n_old:
+            return False
+        deleted = set(state.get("deleted", ()))
+        row_of = dict(self.row_of)
+        for i, pid in enumerate(new_ids, start=n_old):
+            if i not in deleted:
+                row_of[pid] = i
+        for row in deleted - self.deleted:
+            if row < n_old and row_of.get(self.ids[row]) == row:
+                del row_of[self.ids[row]]
+        # ids first (a search indexes them by the rows it found), the matrix, then what is live.
+        self.ids.extend(new_ids)
+        self.keys = np.concatenate([self.keys, new_keys])
+        if self._fd is None and n:
+            self._fd = os.open(self.path / "vectors.f32", os.O_RDONLY)  # the same file: new rows show through it
+        self.vectors = (np.asarray(np.memmap(self.path / "vectors.f32", dtype=np.float32, mode="r", shape=(n, self.dim)))
+                        if n else np.zeros((0, self.dim), np.float32))
+        self.deleted = deleted
+        self.row_of = row_of
+        self._by_key = None
+        self.seq = int(state.get("seq", 0))
+        # The ANN index in memory stays: rows past it are searched exactly (`VectorIndex.search`)
+        # until this process writes (`_follow` adds them first). The state names the other
+        # process's ANN file, which holds at least the rows ours does.
+        self._files = dict(files)
+        self._state = state
+        return True
 
     def _load(self, state: dict) -> None:
         """The rows `state` counts (bytes past them were appended by a write that never recorded

@@ -44,18 +44,23 @@ class VectorIndex(VectorFiles):
             return self._exact_among(query, k, self.rows_for_keys(allowed), exclude)
         if self.ann is not None:
             want = k + len(exclude)
-            _, rows = self.ann.search(query[None, :], min(max(want + 20, ANN_RERANK), len(self.ids)))
-            rows = np.array([r for r in rows[0] if r >= 0 and int(r) not in self.deleted], dtype=np.int64)
+            ann, deleted, n = self.ann, self.deleted, len(self.ids)
+            _, rows = ann.search(query[None, :], min(max(want + 20, ANN_RERANK), ann.ntotal))
+            # Rows another process appended since the ANN index was loaded (`refresh`) are not
+            # in it: they are scored exactly, with the candidates.
+            tail = [r for r in range(ann.ntotal, n) if r not in deleted]
+            rows = np.array([r for r in rows[0] if r >= 0 and int(r) not in deleted] + tail, dtype=np.int64)
             # Rerank with the exact float32 vectors: SQ8 codes blur near-ties.
             return self._exact_among(query, k, rows, exclude)
-        scores = self.vectors @ query
-        if self.deleted:
-            scores[list(self.deleted)] = -np.inf
+        vectors, deleted = self.vectors, self.deleted  # `refresh` may swap both meanwhile
+        scores = vectors @ query
+        if deleted:
+            scores[[d for d in deleted if d < len(scores)]] = -np.inf
         top = min(k + len(exclude), len(scores))  # deleted rows score -inf: never ahead of a live one
         rows = np.argpartition(-scores, top - 1)[:top] if top < len(scores) else np.arange(len(scores))
         rows = rows[np.argsort(-scores[rows], kind="stable")]
         hits = [VectorHit(self.ids[r], float(scores[r])) for r in rows
-                if int(r) not in self.deleted and self.ids[r] not in exclude]
+                if int(r) not in deleted and self.ids[r] not in exclude]
         return hits[:k]
 
     def rows_for_keys(self, keys: np.ndarray) -> np.ndarray:

@@ -35,11 +35,26 @@ class WriterLock:
         self._thread_lock = threading.RLock()
         self._depth = 0
         self._fd: int | None = None
+        self._patience = threading.local()  # a shorter wait for this thread (`patience`)
+
+    @contextmanager
+    def patience(self, wait_s: float | None) -> Iterator[None]:
+        """Within the block, this thread's `held` waits at most `wait_s` (None: the usual wait).
+        The background follower uses a short one: an index another process is writing is
+        looked at again a moment later instead of holding the follower up."""
+        before = getattr(self._patience, "wait_s", None)
+        self._patience.wait_s = wait_s
+        try:
+            yield
+        finally:
+            self._patience.wait_s = before
 
     @contextmanager
     def held(self) -> Iterator[None]:
-        deadline = time.monotonic() + self.wait_s
-        if not self._thread_lock.acquire(timeout=max(self.wait_s, 0)):
+        wait_s = getattr(self._patience, "wait_s", None)
+        wait_s = self.wait_s if wait_s is None else min(wait_s, self.wait_s)
+        deadline = time.monotonic() + wait_s
+        if not self._thread_lock.acquire(timeout=max(wait_s, 0)):
             raise self._busy("another thread of this process")
         try:
             if self._depth == 0:

@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import Connection
 
 from ..models import Paper
-from . import embeddings, feedback, listings, meta, outbox, papers, ratelimits, runs, subscribers
+from . import embeddings, feedback, listings, meta, outbox, papers, pgvector, ratelimits, runs, subscribers
 from .accounts import Account, HandleTaken
 from .community import CommunityStore
 from .listings import ListingRow
@@ -146,6 +146,43 @@ class Store(CommunityStore, TopicStore):
         with self.engine.connect() as conn:
             return embeddings.get(conn, model, paper_id)
 
+    # vectors searched inside the database: PostgreSQL with pgvector (pgvector.py)
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def ensure_vector_index(self, model: str, dim: int) -> bool:
+        with self.tx() as conn:
+            return pgvector.ensure_index(conn, model, dim)
+
+    def nearest_vectors(self, model: str, dim: int, query: np.ndarray, k: int,
+                        keys: np.ndarray | None = None) -> list[tuple[str, float]]:
+        with self.engine.connect() as conn:
+            return pgvector.nearest(conn, model, dim, query, k, keys)
+
+    def exact_nearest_vectors(self, model: str, query: np.ndarray, k: int) -> list[tuple[str, float]]:
+        with self.engine.connect() as conn:
+            return pgvector.exact_nearest(conn, model, query, k)
+
+    def searchable_vectors(self, model: str, ids: list[str]) -> dict[str, np.ndarray]:
+        with self.engine.connect() as conn:
+            return pgvector.vectors_of(conn, model, ids)
+
+    def count_searchable_vectors(self, model: str) -> int:
+        with self.engine.connect() as conn:
+            return pgvector.count(conn, model)
+
+    def unsearchable_vectors(self, model: str, ids: list[str], *, seq_key: str | None = None, seq: int = 0) -> None:
+        """Take papers out of vector search and (optionally) record the feed position reached,
+        in one transaction."""
+        with self.tx() as conn:
+            pgvector.remove(conn, model, ids)
+            if seq_key is not None:
+                meta.put(conn, seq_key, str(seq))
+
+    def vector_writer_lock(self, model: str, dim: int, wait_s: float):
+        return pgvector.writer_lock(self.engine, model, dim, wait_s)
+
     # meta
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         with self.engine.connect() as conn:
@@ -154,6 +191,11 @@ class Store(CommunityStore, TopicStore):
     def put_meta(self, key: str, value: str) -> None:
         with self.tx() as conn:
             meta.put(conn, key, value)
+
+    def put_meta_if_absent(self, key: str, value: str) -> str:
+        """Set `key` unless some process already did; the value every caller then agrees on."""
+        with self.tx() as conn:
+            return meta.put_if_absent(conn, key, value)
 
     def papers_first_seen_between(self, after: dt.datetime, until: dt.datetime,
                                   published_since: dt.date | None = None) -> list[Paper]:

@@ -1,4 +1,10 @@
-"""Engine creation, write transactions and migrations: SQLite (WAL) by default, PostgreSQL by URL."""
+"""Engine creation, write transactions and migrations: SQLite (WAL) by default, PostgreSQL by URL.
+
+Concurrency between processes is settled here and in the entity modules, in SQL: on SQLite a
+writer holds the database's write lock from BEGIN (`writing`); on PostgreSQL transaction-level
+advisory locks (`advisory_lock`) serialise what must happen one at a time across processes
+(migrations, assigning change-feed positions: papers.py), and upserts settle the rest.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +24,20 @@ BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another's lock before "d
 # Execution option that `writing()` sets: this transaction will write, so on SQLite it begins
 # with BEGIN IMMEDIATE (the write lock) instead of a deferred BEGIN.
 WRITES = "paperradar_writes"
+# Connections kept per process: the web app runs its sync endpoints on a threadpool of 40
+# (anyio's default), plus the background index follower and the query-embedding threads. A
+# smaller pool made requests past it open (and on SQLite, re-PRAGMA) a connection each time.
+POOL_SIZE = 40
+POOL_OVERFLOW = 10
+# Keys of PostgreSQL advisory locks (one 64-bit namespace per database; any constant will do
+# as long as nothing else in the database uses it).
+MIGRATE_LOCK = 0x70617065_72000001  # "paper" + 1: schema upgrades, one process at a time
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -56,7 +71,15 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+
+
+def advisory_lock(conn: Connection, key: int) -> None:
+    """On PostgreSQL, wait for the transaction-level advisory lock `key`, held until this
+    transaction commits or rolls back; nothing on SQLite, where a writer already holds the
+    whole database's write lock (`writing`)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
 
 
 @contextmanager
@@ -77,14 +100,20 @@ def migrate(engine: Engine) -> None:
 
     An up-to-date schema is only read (no write lock: a command started during a long import
     does not wait for it, and a read-only database still opens). An upgrade runs under the write
-    lock, so a second process migrating at the same time waits and then finds nothing to do."""
+    lock (SQLite) or an advisory lock (PostgreSQL, whose DDL is transactional: the whole upgrade
+    commits at once), so a second process migrating at the same time waits, looks again and
+    finds nothing to do (without the lock both created `alembic_version` and one failed)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    heads = set(ScriptDirectory.from_config(cfg).get_heads())
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
-    if current == set(ScriptDirectory.from_config(cfg).get_heads()):
+    if current == heads:
         return
     with writing(engine) as conn:
+        advisory_lock(conn, MIGRATE_LOCK)
+        if set(MigrationContext.configure(conn).get_current_heads()) == heads:
+            return  # another process upgraded it while we waited
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

@@ -1,27 +1,51 @@
-"""Stored embeddings: one float32 vector per paper and model, reusable by content hash."""
+"""Stored embeddings: one float32 vector per paper and model, reusable by content hash.
+
+On PostgreSQL a row also carries the vector as pgvector's `vector` and the paper's filter key,
+which is what `pgvector.py` searches (migration 0009).
+"""
 
 from __future__ import annotations
 
 from typing import Iterator
 
 import numpy as np
-from sqlalchemy import Connection, and_, delete, insert, select
+from sqlalchemy import Connection, and_, select, text
 
+from .db import dialect_insert
 from .schema import embeddings, papers
 
 _CHUNK = 500
 
 
 def put(conn: Connection, model: str, rows: list[tuple[str, str, np.ndarray]]) -> None:
-    """Store (paper_id, content_hash, vector) rows, replacing older vectors of those papers."""
-    ids = [r[0] for r in rows]
-    for i in range(0, len(ids), _CHUNK):
-        conn.execute(delete(embeddings).where(and_(embeddings.c.model == model,
-                                                   embeddings.c.paper_id.in_(ids[i:i + _CHUNK]))))
-    if rows:
-        conn.execute(insert(embeddings), [
-            {"paper_id": pid, "model": model, "content_hash": h,
-             "vector": np.asarray(v, dtype=np.float32).tobytes()} for pid, h, v in rows])
+    """Store (paper_id, content_hash, vector) rows, replacing older vectors of those papers.
+
+    One upsert per row: two processes embedding the same new paper (two digest runs, an
+    indexer and a digest run) both succeed, the later write wins (a delete-then-insert made
+    the second fail with a duplicate key on PostgreSQL)."""
+    # One row per paper per statement, in id order: two writers lock the rows in the same order
+    # on PostgreSQL and cannot deadlock.
+    rows = sorted({pid: (pid, h, v) for pid, h, v in rows}.values(), key=lambda r: r[0])
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from ..search.keys import paper_key
+        from .pgvector import vector_text
+
+        conn.execute(text(
+            "INSERT INTO embeddings (paper_id, model, content_hash, vector, key, vec) "
+            "VALUES (:paper_id, :model, :content_hash, :vector, :key, CAST(:vec AS vector)) "
+            "ON CONFLICT (paper_id, model) DO UPDATE SET content_hash = excluded.content_hash, "
+            "vector = excluded.vector, key = excluded.key, vec = excluded.vec"),
+            [{"paper_id": pid, "model": model, "content_hash": h, "key": paper_key(pid),
+              "vector": np.asarray(v, dtype=np.float32).tobytes(), "vec": vector_text(v)} for pid, h, v in rows])
+        return
+    stmt = dialect_insert(conn, embeddings)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[embeddings.c.paper_id, embeddings.c.model],
+        set_={"content_hash": stmt.excluded.content_hash, "vector": stmt.excluded.vector})
+    conn.execute(stmt, [{"paper_id": pid, "model": model, "content_hash": h,
+                         "vector": np.asarray(v, dtype=np.float32).tobytes()} for pid, h, v in rows])
 
 
 def by_hash(conn: Connection, model: str, hashes: list[str]) -> dict[str, np.ndarray]:

@@ -3,6 +3,21 @@
 A paper coming in is matched to a stored one by id, arXiv id, DOI, then normalized title, in
 that order. Matching papers are merged; a row is only rewritten (and its `seq` bumped, which
 tells the indexes to catch up) when something actually changed.
+
+The change feed: `seq` is a position that readers follow (`changed_since(seq)`, `max_seq`);
+an index remembers the last seq it applied and asks for what came after. That is only safe if
+seqs become visible in order: a reader that sees seq N must already see every seq below N, or
+it moves past a commit that lands later and never looks back (two PostgreSQL ingests assigned
+`max(seq)+1` in parallel: they shared values, committed out of order, and the keyword index
+missed 50 papers for good). So every transaction that assigns seqs first takes the feed lock
+(`feed_lock`) and holds it to its commit: on SQLite that is the write lock every writer holds
+from BEGIN (`db.writing`), on PostgreSQL a transaction-level advisory lock. Writers of the
+feed therefore run one after another, each reads `max(seq)` after the previous one committed,
+and positions are gap-free and commit in order. The lock is taken before the lookup of stored
+papers, so two ingests of one paper cannot both find it missing and both insert it (PostgreSQL's
+`UniqueViolation papers_pkey`): the second sees the first's row and merges, as on SQLite.
+A sequence with a visibility horizon would let writers overlap, but ingests are short batches
+and one writer at a time is what SQLite does anyway; docs/store.md.
 """
 
 from __future__ import annotations
@@ -17,7 +32,10 @@ from sqlalchemy import Connection, Date, DateTime, Table, func, insert, or_, sel
 
 from ..models import Paper, Sighting
 from ..normalize import title_key
+from .db import advisory_lock
 from .schema import papers, sightings
+
+FEED_LOCK = 0x70617065_72000002  # advisory lock key: assigning change-feed positions (seq)
 
 _CHUNK = 500
 
@@ -259,8 +277,9 @@ def upsert(conn: Connection, incoming: Iterable[Paper | PaperRow]) -> UpsertResu
     result = UpsertResult()
     if not batch:
         return result
+    feed_lock(conn)
     index = _lookup(conn, batch)
-    seq = (conn.execute(select(func.max(papers.c.seq))).scalar() or 0)
+    seq = max_seq(conn)
     stamp = now()
     # id -> (the paper as it will be stored, is_new, the stored paper before this batch)
     pending: dict[str, tuple[PaperRow, bool, Paper | None]] = {}
@@ -416,11 +435,18 @@ def max_seq(conn: Connection) -> int:
     return conn.execute(select(func.max(papers.c.seq))).scalar() or 0
 
 
+def feed_lock(conn: Connection) -> None:
+    """Wait for the right to assign seqs, held until this transaction ends (module docstring).
+    Call it before reading anything the writes depend on, including `max(seq)`."""
+    advisory_lock(conn, FEED_LOCK)
+
+
 def mark_withdrawn(conn: Connection, arxiv_ids: Iterable[str]) -> int:
     """Flag the stored papers with these arXiv ids as withdrawn; returns how many changed."""
     wanted = sorted(set(arxiv_ids))
     stamp, changed = now(), 0
-    seq = conn.execute(select(func.max(papers.c.seq))).scalar() or 0
+    feed_lock(conn)
+    seq = max_seq(conn)
     for i in range(0, len(wanted), _CHUNK):
         q = (select(papers.c.id).where(papers.c.arxiv_id.in_(wanted[i : i + _CHUNK]))
              .where(papers.c.withdrawn.is_(False)).order_by(papers.c.id))

@@ -84,7 +84,9 @@ meta = Table(
 )
 
 # Vectors are float32 bytes; the store keeps them so indexes can be rebuilt without re-embedding,
-# and `content_hash` lets an unchanged text (even under another id) reuse its vector.
+# and `content_hash` lets an unchanged text (even under another id) reuse its vector. On
+# PostgreSQL, migration 0009 adds `key` (bigint, search/keys.paper_key) and `vec` (pgvector's
+# `vector`), which only pgvector.py and embeddings.put touch: SQLite has neither.
 embeddings = Table(
     "embeddings",
     metadata,

@@ -7,6 +7,7 @@ Nothing unexpected reaches a user as a traceback.
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import jinja2
@@ -25,7 +26,7 @@ from ..radar import Radar
 from ..search.query import QueryError
 from .middleware import HeadAsGet, RequestLimits, api_policy
 from .api import MAX_QUERY
-from . import api, api_community, csrf, feeds, routes_topics, pages, routes_auth, routes_community, routes_subscribe
+from . import api, api_community, csrf, feeds, health, routes_topics, pages, routes_auth, routes_community, routes_subscribe
 
 HERE = Path(__file__).parent
 API_DESCRIPTION = """Search, browse and subscribe to research papers.
@@ -56,10 +57,21 @@ def templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+@asynccontextmanager
+async def _following(app: FastAPI):
+    """While the app serves, its Radar follows the store's change feed (docs/store.md): papers
+    other processes commit become searchable here without a restart."""
+    app.state.radar.follow()
+    try:
+        yield
+    finally:
+        app.state.radar.stop_following()
+
+
 def create_app(settings: Settings, radar: Radar | None = None) -> FastAPI:
     # FastAPIOffline serves Swagger UI and ReDoc from files in its package: /docs works offline.
     app = FastAPIOffline(title="paperradar", version=__version__, description=API_DESCRIPTION,
-                         static_url="/static-docs")
+                         static_url="/static-docs", lifespan=_following)
     app.state.settings = settings
     app.state.radar = radar or Radar(settings)
     app.state.secret = settings.secret_key(app.state.radar.store)
@@ -75,6 +87,7 @@ def create_app(settings: Settings, radar: Radar | None = None) -> FastAPI:
     app.include_router(routes_auth.router)
     app.include_router(pages.router)
     app.include_router(routes_subscribe.router)
+    app.include_router(health.router)
 
     # Innermost, so a refusal gets the headers and cookie of any page; `error` is defined below.
     app.add_middleware(RequestLimits, respond=lambda request, status, message: error(request, status, message))
