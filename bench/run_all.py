@@ -18,6 +18,7 @@ SMALL = {
     "digest.py": [],
     "daily.py": ["--rounds", "30", "--vote-rounds", "100"],
     "topics.py": ["--papers", "20000", "--rounds", "30"],
+    "scaleout.py": ["--seconds", "5", "--freshness-rounds", "10"],  # demo corpus, serve --workers 2, wrk if installed
 }
 
 

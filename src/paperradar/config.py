@@ -21,12 +21,14 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file in the data dir.")
     host: str = Field("127.0.0.1", description="Address the web server binds.")
     port: int = Field(8000, description="Port the web server binds.")
+    workers: int = Field(0, ge=0, description="Web processes `serve` runs on its one port (each with its own index replicas, following the store's changes); 0: one per available core. 1 serves from a single process.")
     base_url: str | None = Field(None, description="Public URL used in emails and feeds; default http://HOST:PORT.")
     page_size: int = Field(20, description="Papers per page on listing pages.")
     embed_model: str = Field("all-MiniLM-L6-v2", description="Embedding model name (changing it needs `paperradar reindex`).")
     embed_int8: bool = Field(False, description="Use the int8-quantized model: about 2x faster ingest, top-10 overlap 0.913 with fp32 on the demo corpus (a change needs `paperradar reindex`).")
     query_int8: bool = Field(True, description="Embed search queries with the int8-quantized model even when papers are fp32: 3x faster per query, cosine >= 0.99 to the fp32 query vector (docs/search.md). Needs no reindex.")
     models_dir: Path | None = Field(None, description="Where built model graphs are cached; default DATA_DIR/models.")
+    follow_interval_s: float = Field(0.5, ge=0, description="Seconds between a running server's looks at the store's change feed: papers another process committed become searchable (keyword, meaning, similar) within about this long (docs/store.md); 0 turns following off.")
     index_lock_wait_s: float = Field(60.0, ge=0, description="Seconds a command waits for another process to finish writing a search index before going on without it (the papers are stored; the index catches up at the next sync).")
     smtp_url: str | None = Field(None, description="smtp://user:pass@host:port or smtps://...; unset writes .eml files to DATA_DIR/outbox.")
     mail_from: str = Field("paperradar <radar@localhost>", description="From header of digest emails.")
@@ -56,7 +58,7 @@ class Settings(BaseSettings):
     api_rate_limit: int = Field(500, description="Requests to /api/ one client address may make per window (0: no limit); Hugging Face allows about 500 per 5 minutes.")
     api_rate_window_s: int = Field(300, description="The API rate limit's window in seconds.")
     # digest (docs/digest.md)
-    previous_secret_keys: list[str] = Field([], description="Older secrets still accepted for signed links (key rotation); new links use the data dir's secret.")
+    previous_secret_keys: list[str] = Field([], description="Older secrets still accepted for signed links (key rotation); new links use the secret kept in the database.")
     digest_top_n: int = Field(10, description="Most papers in one digest.")
     digest_threshold: float = Field(0.3, description="Lowest score a paper needs to enter a digest.")
     smtp_rate: float = Field(0.0, description="Messages per second sent; 0 sends as fast as the server accepts.")
@@ -101,7 +103,8 @@ class Settings(BaseSettings):
         return self.data_dir
 
     def secret_key(self, store) -> str:
-        """The data dir's secret, made on first use and recorded (by fingerprint) in `store`;
-        there is no default secret. A missing secret the store knows of, or an empty, short or
-        unreadable one, raises a one-line UserError saying what to do (secret_key.py)."""
+        """The secret kept in `store` (shared by every process), made on first use or adopted from
+        an older install's data dir file; there is no default secret. A missing secret the store
+        knows of, or an empty, short or unreadable one, raises a one-line UserError saying what
+        to do (secret_key.py)."""
         return load_secret_key(self.ensure_data_dir(), store, self.previous_secret_keys)

@@ -1,4 +1,11 @@
-"""`paperradar serve`: load the demo corpus into an empty store, index, serve the web app."""
+"""`paperradar serve`: load the demo corpus into an empty store, index, serve the web app.
+
+With `--workers N` (default: one per core) the one-time work (demo load, index sync, topic fit)
+is done once here, then N processes serve the one bound socket (uvicorn's supervisor: a worker
+that dies is replaced; one that cannot start stops the server with its reason). Each worker
+keeps its own index replicas fresh by following the store (web/serving.py). `--workers 1`
+serves from this process.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,8 @@ from typing import Optional
 
 import typer
 
+from ..config import Settings
+from ..embed.embedder import available_cores
 from ..errors import UserError
 from ..radar import Radar
 from ..topics import build as topics
@@ -32,49 +41,116 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def worker_count(asked: int) -> int:
+    """0 means one per core this process may run on."""
+    return asked or available_cores()
+
+
 def serve(
     ctx: typer.Context,
     host: Optional[str] = typer.Option(None, help="Bind address (default 127.0.0.1, env PAPERRADAR_HOST)."),
     port: Optional[int] = typer.Option(None, help="Port (default 8000, env PAPERRADAR_PORT)."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", "-w", min=0,
+        help="Web processes on the port (default: one per core, env PAPERRADAR_WORKERS); 1 serves from this process."),
     demo: bool = typer.Option(True, help="Load the bundled demo corpus when the store is empty."),
 ) -> None:
     """Serve the web pages, JSON API and feeds."""
-    import uvicorn
-
-    from ..web.app import create_app
-
     s = settings(ctx)
     if host:
         s.host = host
     if port:
         s.port = port
+    n = worker_count(s.workers if workers is None else workers)
     sock = listening_socket(s.host, s.port)
     try:
-        r = Radar(s)  # one Radar for the whole process: the indexes are loaded once
+        r = Radar(s)
         try:
-            if demo:
-                report = r.load_demo_if_empty()
-                if report:
-                    err.print(f"loaded the demo corpus: {report.added} papers")
-            sync_indexes(r)
-            fitted = topics.ensure(r.store, r.settings.embedding_name, per_topic=r.settings.topics_per_topic)
-            if fitted:
-                err.print(f"topics: {fitted}", highlight=False)
-            if r.vectors is not None and len(r.vectors):
-                r.query_embedder()  # loaded now rather than by the first search (a second or two)
-            err.print(f"paperradar serving {s.data_dir.resolve()} at http://{s.host}:{s.port}",
-                      highlight=False, soft_wrap=True)  # one line, the URL unbroken, even in a narrow log
-            server = uvicorn.Server(uvicorn.Config(create_app(s, r), host=s.host, port=s.port, log_level="warning"))
-            try:
-                server.run(sockets=[sock])
-            except KeyboardInterrupt:  # Ctrl+C: uvicorn has shut down cleanly and passes the signal on
-                pass
-            if not server.started:
-                raise UserError("the web app did not start (see the log above)")
+            _prepare(r, demo)
+            if n == 1:
+                _announce(s)
+                _serve_here(s, r, sock)
+                return
         finally:
-            r.close()
+            r.close()  # with workers, this process only supervises: they build their own
+        err.print(f"starting {n} web workers", highlight=False)
+        _announce(s)
+        _serve_workers(s, sock, n)
     finally:
         sock.close()
+
+
+def _prepare(r: Radar, demo: bool) -> None:
+    """The one-time work before serving: the demo corpus, the indexes caught up, the topics."""
+    if demo:
+        report = r.load_demo_if_empty()
+        if report:
+            err.print(f"loaded the demo corpus: {report.added} papers")
+    sync_indexes(r)
+    fitted = topics.ensure(r.store, r.settings.embedding_name, per_topic=r.settings.topics_per_topic)
+    if fitted:
+        err.print(f"topics: {fitted}", highlight=False)
+    if r.vectors is not None and len(r.vectors):
+        # Loaded (and on first use built into the models folder) here, once: workers then find
+        # the built graph instead of building it side by side.
+        r.query_embedder()
+
+
+def _announce(s: Settings) -> None:
+    err.print(f"paperradar serving {s.data_dir.resolve()} at http://{s.host}:{s.port}",
+              highlight=False, soft_wrap=True)  # one line, the URL unbroken, even in a narrow log
+
+
+def _serve_here(s: Settings, r: Radar, sock: socket.socket) -> None:
+    import uvicorn
+
+    from ..web.serving import serving_app
+
+    server = uvicorn.Server(uvicorn.Config(serving_app(s, r), host=s.host, port=s.port, log_level="warning"))
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # Ctrl+C: uvicorn has shut down cleanly and passes the signal on
+        pass
+    if not server.started:
+        raise UserError("the web app did not start (see the log above)")
+
+
+def _serve_workers(s: Settings, sock: socket.socket, n: int) -> None:
+    import uvicorn
+
+    from ..web.serving import STARTUP_FAILURE, settings_for_workers
+
+    # Workers are spawned by uvicorn's supervisor: its parent/child health pings, restarts and
+    # signal handling (SIGINT/SIGTERM stop all, SIGHUP replaces them one by one) are well tried.
+    settings_for_workers(s.model_copy(update={"data_dir": s.data_dir.resolve()}))
+    config = uvicorn.Config("paperradar.web.serving:worker_app", factory=True, host=s.host, port=s.port,
+                            workers=n, log_level="warning")
+    supervisor = _supervisor(config, sock)
+    supervisor.run()
+    if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes):
+        raise UserError("the web workers could not start (the reason is above)")
+    err.print(f"paperradar stopped ({n} web workers)", highlight=False)
+
+
+def _supervisor(config, sock: socket.socket):
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    from ..web.serving import STARTUP_FAILURE
+
+    class Supervisor(Multiprocess):
+        """uvicorn's, saying (at the default log level) when a worker died and is replaced."""
+
+        def keep_subprocess_alive(self) -> None:
+            if not self.should_exit.is_set():
+                for p in self.processes:
+                    code = p.exitcode
+                    if code is not None and code != STARTUP_FAILURE:
+                        how = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+                        err.print(f"[yellow]warning:[/] web worker {p.pid} stopped ({how}); starting another",
+                                  highlight=False)
+            super().keep_subprocess_alive()
+
+    return Supervisor(config, sockets=[sock])
 
 
 def register(app: typer.Typer) -> None:

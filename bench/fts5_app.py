@@ -1,0 +1,72 @@
+"""The comparator bench/scaleout.py runs beside our keyword search: SQLite FTS5 BM25 over the same
+papers' titles and abstracts, served as JSON by a minimal Starlette app (uvicorn, the same number
+of worker processes as our server; one read-only sqlite3 connection per thread).
+
+    FTS5_DB=path.db python -m uvicorn --factory --app-dir bench fts5_app:create_app --workers 2
+
+`GET /search?q=words` answers the top 20 by FTS5's bm25 rank: `... MATCH ? ORDER BY rank LIMIT 20`
+with the query's words OR-ed (as our keyword search ranks any of the words, not only all).
+`build(path, papers)` writes the table.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+SEARCH = "SELECT id, title, abstract FROM fts WHERE fts MATCH ? ORDER BY rank LIMIT 20"
+WORD = re.compile(r"\w+")
+
+
+def build(path: Path, papers: Iterable[tuple[str, str, str]]) -> int:
+    """(id, title, abstract) rows into a new FTS5 table (porter stemming, as our index stems)."""
+    path.unlink(missing_ok=True)
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE VIRTUAL TABLE fts USING fts5(id UNINDEXED, title, abstract, tokenize='porter unicode61')")
+    n = 0
+    batch = []
+    for row in papers:
+        batch.append(row)
+        if len(batch) == 10_000:
+            conn.executemany("INSERT INTO fts (id, title, abstract) VALUES (?, ?, ?)", batch)
+            n, batch = n + len(batch), []
+    conn.executemany("INSERT INTO fts (id, title, abstract) VALUES (?, ?, ?)", batch)
+    n += len(batch)
+    conn.execute("INSERT INTO fts (fts) VALUES ('optimize')")
+    conn.commit()
+    conn.close()
+    return n
+
+
+def match_expression(q: str) -> str:
+    """Each word quoted (FTS5 syntax characters in a query are only text), OR-ed."""
+    return " OR ".join(f'"{w}"' for w in WORD.findall(q))
+
+
+def create_app() -> Starlette:
+    path = os.environ["FTS5_DB"]
+    local = threading.local()
+
+    def conn() -> sqlite3.Connection:
+        c = getattr(local, "conn", None)
+        if c is None:
+            c = local.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        return c
+
+    def search(request: Request) -> JSONResponse:  # sync: Starlette runs it on its thread pool
+        expression = match_expression(request.query_params.get("q", ""))
+        if not expression:
+            return JSONResponse({"error": "q has no words"}, status_code=400)
+        rows = conn().execute(SEARCH, (expression,)).fetchall()
+        return JSONResponse([{"id": r[0], "title": r[1], "abstract": r[2]} for r in rows])
+
+    return Starlette(routes=[Route("/search", search)])
