@@ -1,4 +1,5 @@
-"""Search by meaning: hybrid is the default, similar papers, restarts, and the model-change guard."""
+"""Search by meaning: hybrid is the default, similar papers, restarts, and the guard against mixed vectors
+(changing the model: test_reembed.py)."""
 
 import json
 
@@ -66,15 +67,16 @@ def test_vectors_survive_a_restart(settings):
     again.close()
 
 
-def test_changing_the_model_needs_a_reindex(settings, tmp_path):
+def test_vectors_of_another_model_are_never_mixed(settings, tmp_path):
     r = Radar(settings)
     r.load_demo_if_empty()
     r.sync_indexes()
     r.close()
+    folder = settings.data_dir / "index" / "vectors" / "all-MiniLM-L6-v2"
     with pytest.raises(ReindexNeeded, match="built with model 'all-MiniLM-L6-v2'.*paperradar reindex"):
-        VectorIndex(settings.data_dir / "index" / "vectors", "another-model", 384)
-    # An index left by another model: search says so and falls back to keywords, never mixes.
-    state = settings.data_dir / "index" / "vectors" / "state.json"
+        VectorIndex(folder, "another-model", 384)
+    # A folder whose files say another model made them: search says so and falls back to keywords.
+    state = folder / "state.json"
     state.write_text(json.dumps({**json.loads(state.read_text()), "model": "old-model"}))
     stale = Radar(settings)
     assert "old-model" in stale.vector_problem
@@ -114,20 +116,6 @@ def test_ann_index_recovers_rows_added_after_its_last_save(tmp_path):
     again = VectorIndex(tmp_path / "v", "m", 384, ann_threshold=200)
     assert again.ann.ntotal == 300 and again.seq == 300
     assert again.search(vecs[299], 1)[0].id == "p299"
-
-
-def test_int8_model_builds_its_own_index_and_never_mixes(tmp_path, seed_files):
-    d = str(tmp_path)
-    runner.invoke(app, ["-d", d, "ingest", "pages", *map(str, seed_files[:1])])
-    int8 = {"PAPERRADAR_EMBED_INT8": "1"}
-    stale = runner.invoke(app, ["-d", d, "search", "normalizing flows", "--json"], env=int8)
-    assert "reindex" in stale.output  # fp32 vectors on disk: keyword results and a clear message
-    assert runner.invoke(app, ["-d", d, "reindex"], env=int8).exit_code == 0
-    stats = json.loads(runner.invoke(app, ["-d", d, "stats", "--json"], env=int8).stdout)
-    assert stats["embedding_model"] == "all-MiniLM-L6-v2-int8" and stats["vectors"] == 56
-    hits = json.loads(runner.invoke(app, ["-d", d, "search", "rocket engine combustion instability", "--json", "-n", "1"],
-                                    env=int8).stdout)
-    assert "Thermoacoustic Instabilities" in hits[0]["title"]
 
 
 def test_queries_use_the_int8_twin_of_the_papers_model_unless_told_not_to(demo_radar, settings):

@@ -56,11 +56,14 @@ class Follower:
 
     def once(self) -> int:
         """One look: sync what the store has that the indexes lack; returns papers applied.
-        Once both indexes reached the store's newest position, a look is one `max(seq)` query
-        (plus a stat of the index files another process of this data dir may have written)."""
+        Once both indexes reached the store's newest position, a look is two small reads (the
+        feed's `max(seq)` and which embedding search uses) plus a stat of the index files
+        another process of this data dir may have written."""
         from .search.writelock import IndexBusy
 
         r = self.radar
+        if r.check_embedding():  # `reembed` finished in another process: search uses its vectors now
+            self._settled = None
         top = r.store.max_seq()
         r.lexical.refresh()  # another process of this data dir committed to the keyword index
         if r.vectors is not None and not self._shared_vectors:

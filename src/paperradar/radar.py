@@ -11,6 +11,7 @@ import threading
 from importlib import resources
 from pathlib import Path
 
+from . import reembed
 from .config import Settings
 from .embed import Embedder, EmbedError
 from .embed.weights import model_spec
@@ -52,30 +53,51 @@ class Radar:
         # (the keyword index by the next sync or search, the vectors below): docs/search.md.
         self.lexical = LexicalIndex(index_dir / "lexical", self.store.papers_changed_since, lock_wait=wait)
         # On PostgreSQL the vectors are searched in the store (pgvector), shared by every process;
-        # on SQLite they are the data dir's files (docs/store.md).
+        # on SQLite they are the data dir's files, one folder per embedding (docs/store.md).
         self.vectors: VectorIndex | PgVectorIndex | None = None
         self.vector_problem: str | None = None  # why search by meaning is off, if it is
-        self._embedders: dict[bool, Embedder] = {}  # by quantized: fp32 and int8 at most
+        self._embedders: dict[tuple[str, bool], Embedder] = {}  # by (model, quantized)
         self._embedder_lock = threading.Lock()
         self._follower: Follower | None = None
+        # The embedding search uses: the configured one, or until `paperradar reembed` has embedded
+        # every paper with that one, the one that embedded them before (docs/search.md, "Models").
+        self.wanted = settings.embedding_name
+        self.active = reembed.active_embedding(self.store, self.wanted)
         try:
-            dim = model_spec(settings.embed_model).dim
-            if self.store.is_postgresql:
-                self.vectors = PgVectorIndex(self.store, settings.embedding_name, dim, lock_wait=wait)
-                if rebuild_vectors:
-                    self.vectors.reset()
-            else:
-                self.vectors = VectorIndex(index_dir / "vectors", settings.embedding_name, dim,
-                                           fresh=rebuild_vectors, lock_wait=wait)
+            self.vectors = self.open_vectors(self.active, fresh=rebuild_vectors)
         except (ReindexNeeded, EmbedError) as e:
             self.vector_problem = str(e)
-        self.indexer = Indexer(self.store, self.lexical, self.vectors, self.embedder)
-        self.search = SearchService(self.store, self.lexical, self.vectors, self.query_embedder)
+        active = self.active
+        self.indexer = Indexer(self.store, self.lexical, self.vectors, lambda: self.model_for(active))
+        self.search = SearchService(self.store, self.lexical, self.vectors, lambda: self.query_embedder(active))
         if self.vectors is not None and self.vectors.problem:
             try:  # from the vectors the store keeps: no model to load, so cheap enough to do now
                 self.indexer.sync_vectors(stored_only=True)
             except IndexBusy as e:  # another process is writing them: it or the next sync refills
                 log.warning("%s", e)
+
+    def open_vectors(self, embedding: str, *, fresh: bool = False) -> VectorIndex | PgVectorIndex:
+        """The vector index of one embedding (a model, or its int8 twin): pgvector rows in a
+        PostgreSQL store, else the data dir's folder for that embedding."""
+        dim = model_spec(reembed.model_of(embedding)).dim
+        wait = self.settings.index_lock_wait_s
+        if self.store.is_postgresql:
+            vectors = PgVectorIndex(self.store, embedding, dim, lock_wait=wait)
+            if fresh:
+                vectors.reset()
+            return vectors
+        return VectorIndex(reembed.vector_folder(self.settings.data_dir / "index", embedding), embedding, dim,
+                           fresh=fresh, lock_wait=wait)
+
+    def use_embedding(self, embedding: str) -> None:
+        """Search with another embedding's vectors from now on (after `reembed` switched the
+        store to it). A request holds the `search` it started with, so none mixes a query
+        vector of one model with another's papers."""
+        vectors = self.open_vectors(embedding)
+        self.active, self.vectors, self.vector_problem = embedding, vectors, None
+        self.indexer = Indexer(self.store, self.lexical, vectors, lambda: self.model_for(embedding))
+        self.search = SearchService(self.store, self.lexical, vectors, lambda: self.query_embedder(embedding))
+        log.info("search by meaning now uses %s", embedding)
 
     @property
     def index_damage(self) -> dict[str, str]:
@@ -83,23 +105,39 @@ class Radar:
         found = {"keywords": self.lexical.problem, "vectors": self.vectors.problem if self.vectors else None}
         return {name: problem for name, problem in found.items() if problem}
 
-    def embedder(self) -> Embedder:
-        """The embedding model, loaded on first use (a second or two); batches use every core."""
-        return self._model(quantized=self.settings.embed_int8)
+    def check_embedding(self) -> bool:
+        """Switch to the embedding the store says search uses, if another process (`reembed`)
+        changed it; whether it switched. One small read: the follower calls it at every look."""
+        name = self.store.get_meta(reembed.ACTIVE_KEY)
+        if name is None or name == self.active:
+            return False
+        self.use_embedding(name)
+        return True
 
-    def query_embedder(self) -> Embedder:
-        """The model that embeds search queries: the papers' own, or with `query_int8` its int8
+    def embedder(self) -> Embedder:
+        """The model that embeds papers for search (`active`), loaded on first use (a second or
+        two); batches use every core."""
+        return self.model_for(self.active)
+
+    def query_embedder(self, embedding: str | None = None) -> Embedder:
+        """The model that embeds search queries (for `embedding`, default `active`): the papers' own, or with `query_int8` its int8
         twin. A query is a few words, so the fp32 run is bound by reading 42 MB of weights per
         query; int8 weights cut a query's embedding from 3-8 to 1-3.5 ms at cosine >= 0.99 to
         the fp32 vector (docs/search.md)."""
-        return self._model(quantized=self.settings.embed_int8 or self.settings.query_int8)
+        embedding = embedding or self.active
+        model, quantized = reembed.model_of(embedding), reembed.is_int8(embedding)
+        return self._model(model, quantized or self.settings.query_int8)
 
-    def _model(self, quantized: bool) -> Embedder:
+    def model_for(self, embedding: str) -> Embedder:
+        """The model that makes `embedding`'s vectors."""
+        return self._model(reembed.model_of(embedding), reembed.is_int8(embedding))
+
+    def _model(self, model: str, quantized: bool) -> Embedder:
         with self._embedder_lock:
-            if quantized not in self._embedders:
-                self._embedders[quantized] = Embedder(self.settings.model_cache, model=self.settings.embed_model,
-                                                      quantized=quantized)
-            return self._embedders[quantized]
+            if (model, quantized) not in self._embedders:
+                self._embedders[model, quantized] = Embedder(self.settings.model_cache, model=model,
+                                                             quantized=quantized)
+            return self._embedders[model, quantized]
 
     def follow(self, interval: float | None = None) -> None:
         """Keep the indexes in step with the store in the background (a daemon thread; docs/store.md):

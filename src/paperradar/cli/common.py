@@ -100,12 +100,13 @@ def print_json(data: Any) -> None:
     out.print_json(json.dumps(data, default=str, ensure_ascii=False))
 
 
-def sync_indexes(r: Radar, *, strict: bool = False) -> int:
+def sync_indexes(r: Radar, *, strict: bool = False, quiet_model_notice: bool = False) -> int:
     """Catch the indexes up with the store, with a progress bar for each that has work.
 
     An index that another process keeps writing for longer than `index_lock_wait_s` is left
     behind with a warning: the papers are in the store, and the next sync catches it up. With
-    `strict` (reindex) that is an error instead."""
+    `strict` (reindex) that is an error instead. When the settings name another embedding model
+    than the one search uses, it says how to switch (unless `quiet_model_notice`)."""
     pending = r.indexer.pending()
     for name, label, sync in (("lexical", "indexing keywords", r.indexer.sync_lexical),
                               ("vectors", "embedding", r.indexer.sync_vectors)):
@@ -121,4 +122,8 @@ def sync_indexes(r: Radar, *, strict: bool = False) -> int:
                       "command that syncs it", highlight=False, soft_wrap=True)
     if r.vector_problem:
         err.print(f"[yellow]warning:[/] search by meaning is off: {r.vector_problem}", highlight=False)
+    if r.active != r.wanted and not quiet_model_notice:
+        err.print(f"[yellow]note:[/] search by meaning uses {r.active} until `paperradar reembed` has embedded "
+                  f"the papers with {r.wanted} (the worker also does it at its next run)", highlight=False,
+                  soft_wrap=True)
     return sum(pending.values())

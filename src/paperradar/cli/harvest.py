@@ -20,7 +20,7 @@ from ..harvest import FetchError, add_ids, harvest_arxiv, import_hf_daily, impor
 from ..harvest.jobs import Counts, ProgressFn
 from ..sources.arxiv_oai import FORMATS
 from ..store import now as utcnow
-from .common import err, fail, out, print_json, radar, sync_indexes
+from .common import err, fail, out, print_json, progress_bar, radar, sync_indexes
 from .ingest import ingest_app
 
 harvest_app = typer.Typer(help="Harvest papers from upstream repositories.", no_args_is_help=True)
@@ -191,8 +191,8 @@ def place_and_index(r) -> dict:
     placed on their topics every day, a full refit on Sundays: docs/topics.md)."""
     from ..topics import build as topics
 
-    done = catch_up(r)
-    model, per_topic = r.settings.embedding_name, r.settings.topics_per_topic
+    done = catch_up(r) | reembed_if_asked(r)
+    model, per_topic = r.active, r.settings.topics_per_topic
     if dt.date.today().weekday() == 6:
         try:
             topics.rebuild(r.store, model, now=utcnow(), per_topic=per_topic)
@@ -208,6 +208,19 @@ def catch_up(r) -> dict:
     pending = r.indexer.pending()
     sync_indexes(r)
     return {"indexed": pending.get("lexical", 0), "embedded": pending.get("vectors", 0)}
+
+
+def reembed_if_asked(r) -> dict:
+    """The worker's part in a change of embedding model: re-embed every paper, then switch
+    search over (`paperradar reembed`; resumes where a killed run stopped)."""
+    from .. import reembed
+
+    todo = reembed.pending(r)
+    if not todo:
+        return {}
+    with progress_bar(f"embedding with {r.wanted}", todo) as advance:
+        done = reembed.run(r, advance)
+    return {"reembedded": done.papers}
 
 
 def runs_table(store, limit: int = 5) -> list[dict]:

@@ -9,7 +9,7 @@ from ..errors import UserError
 from ..radar import Radar
 from ..views import hit_json, paper_json
 from ..search.service import MODES
-from .common import err, out, print_json, radar, settings, sync_indexes
+from .common import err, out, print_json, progress_bar, radar, settings, sync_indexes
 from .harvest import runs_table
 
 
@@ -103,7 +103,8 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
             "papers": r.store.count_papers(),
             "indexed": len(r.lexical),
             "vectors": len(r.vectors) if r.vectors else 0,
-            "embedding_model": r.settings.embedding_name,
+            "embedding_model": r.active,
+            **({"embedding_wanted": r.wanted} if r.wanted != r.active else {}),
             "search_by_meaning": "on" if r.vectors is not None else f"off: {r.vector_problem}",
             "index_pending": r.pending_index_changes(),
             "index_damage": damage,
@@ -132,12 +133,18 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
 
 
 def reindex(ctx: typer.Context) -> None:
-    """Rebuild the search indexes from the store (after changing the embedding model, or
-    whatever state the indexes are in: they are derived data)."""
-    r = Radar(settings(ctx), rebuild_vectors=True)  # opens even when another model built the vectors
+    """Rebuild the search indexes from the store, whatever state they are in (they are derived
+    data); after a change of embedding model it also re-embeds the papers (`reembed`)."""
+    from .. import reembed
+
+    r = Radar(settings(ctx), rebuild_vectors=True)
     try:
         r.indexer.reset()
-        sync_indexes(r, strict=True)  # another process writing the index for too long: an error
+        sync_indexes(r, strict=True, quiet_model_notice=True)  # another process writing too long: an error
+        todo = reembed.pending(r)
+        if todo:
+            with progress_bar(f"embedding with {r.wanted}", todo) as advance:
+                reembed.run(r, advance)
         n = len(r.lexical)
     finally:
         r.close()

@@ -87,7 +87,7 @@ def _prepare(r: Radar, demo: bool) -> None:
         if report:
             err.print(f"loaded the demo corpus: {report.added} papers")
     sync_indexes(r)
-    fitted = topics.ensure(r.store, r.settings.embedding_name, per_topic=r.settings.topics_per_topic)
+    fitted = topics.ensure(r.store, r.active, per_topic=r.settings.topics_per_topic)
     if fitted:
         err.print(f"topics: {fitted}", highlight=False)
     if r.vectors is not None and len(r.vectors):

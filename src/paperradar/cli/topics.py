@@ -70,7 +70,7 @@ def rebuild(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", he
     with radar(ctx) as r:
         sync_indexes(r)  # topics are fitted to the embeddings: embed what is new first
         with progress_bar("fitting topics", len(build.STEPS)) as advance:
-            report = build.rebuild(r.store, r.settings.embedding_name, now=utcnow(),
+            report = build.rebuild(r.store, r.active, now=utcnow(),
                                    per_topic=r.settings.topics_per_topic, progress=lambda _step: advance(1),
                                    checkpoint=r.settings.data_dir / "cache" / "topics-fit.npz")
     if as_json:
@@ -85,7 +85,7 @@ def assign(ctx: typer.Context) -> None:
     """Place papers embedded since the last rebuild on their nearest topics."""
     with radar(ctx) as r:
         sync_indexes(r)
-        n = build.assign(r.store, r.settings.embedding_name)
+        n = build.assign(r.store, r.active)
     out.print(f"placed {n} papers")
 
 

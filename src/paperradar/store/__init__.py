@@ -168,6 +168,11 @@ class Store(CommunityStore, TopicStore):
         with self.engine.connect() as conn:
             return pgvector.vectors_of(conn, model, ids)
 
+    def embedding_counts(self) -> dict[str, int]:
+        """Stored vectors per embedding name."""
+        with self.engine.connect() as conn:
+            return embeddings.counts(conn)
+
     def count_searchable_vectors(self, model: str) -> int:
         with self.engine.connect() as conn:
             return pgvector.count(conn, model)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Iterator
 
 import numpy as np
-from sqlalchemy import Connection, and_, select, text
+from sqlalchemy import Connection, func, and_, select, text
 
 from .db import dialect_insert
 from .schema import embeddings, papers
@@ -80,3 +80,9 @@ def get(conn: Connection, model: str, paper_id: str) -> np.ndarray | None:
     blob = conn.execute(select(embeddings.c.vector).where(
         and_(embeddings.c.model == model, embeddings.c.paper_id == paper_id))).scalar()
     return None if blob is None else np.frombuffer(blob, dtype=np.float32)
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    """How many vectors the store keeps per model (embedding name)."""
+    q = select(embeddings.c.model, func.count()).group_by(embeddings.c.model)
+    return {model: n for model, n in conn.execute(q)}

@@ -43,7 +43,7 @@ def map_data(store: Store) -> tuple[bytes, bytes]:
 @router.get("/map", response_class=HTMLResponse)
 def map_page(request: Request, radar: RadarDep):
     fine, areas = views.fine_topics(radar.store)
-    ok, n = (True, 0) if fine else views.enough_papers(radar.store, radar.settings.embedding_name)
+    ok, n = (True, 0) if fine else views.enough_papers(radar.store, radar.active)
     return render(request, "map.html", {"has_topics": bool(fine), "can_build": ok, "embedded": n,
                                         "areas": sorted(areas.values(), key=lambda a: -a.size)})
 
@@ -51,7 +51,7 @@ def map_page(request: Request, radar: RadarDep):
 @router.get("/topics", response_class=HTMLResponse)
 def topics_page(request: Request, radar: RadarDep):
     fine, areas = views.fine_topics(radar.store)
-    ok, n = (True, 0) if fine else views.enough_papers(radar.store, radar.settings.embedding_name)
+    ok, n = (True, 0) if fine else views.enough_papers(radar.store, radar.active)
     return render(request, "topics.html", {"topics": fine, "areas": areas, "spark": views.sparkline,
                                            "shares": views.shares, "totals": views.week_totals(fine),
                                            "can_build": ok, "embedded": n})
