@@ -123,10 +123,17 @@ def test_a_schema_behind_the_code_warns_and_says_how_to_upgrade(tmp_path):
     assert result.exit_code == 0, result.output  # it works as it is; nothing failed
     checks = lines(result)
     assert checks["schema"][0] == "warn" and "revision 0008" in checks["schema"][1]
-    assert "paperradar stats" in checks["schema"][1]
+    assert "paperradar migrate" in checks["schema"][1]
     assert checks["indexes"] == ("warn", "not checked: the schema is not current")
     # the doctor only looked: the schema is still where it was
     assert doctor(data).stdout == result.stdout
+    # `migrate` upgrades it and says from where; a second run has nothing to do
+    upgraded = runner.invoke(app, ["-d", str(data), "migrate", "--json"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert json.loads(upgraded.stdout)["upgraded_from"] == ["0008"]
+    again = runner.invoke(app, ["-d", str(data), "migrate"])
+    assert "the schema is up to date" in again.stdout
+    assert lines(doctor(data))["schema"][0] == "ok"
 
 
 def test_an_index_behind_the_store_warns_with_how_far(tmp_path):

@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 
 from ..config import Settings
-from . import community, digest, doctor, evaluate, harvest, ingest, papers, reembed, secret, serve, subscribers, topics
+from . import community, digest, doctor, evaluate, harvest, ingest, migrate, papers, reembed, secret, serve, subscribers, topics
 from .common import Group, fail
 
 app = typer.Typer(
@@ -51,6 +51,7 @@ topics.register(app)
 secret.register(app)
 doctor.register(app)
 reembed.register(app)
+migrate.register(app)
 
 
 def main() -> None:

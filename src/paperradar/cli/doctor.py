@@ -130,29 +130,19 @@ def _database(store: Store) -> tuple[str, str]:
 def _schema(store: Store, blocked: str | None) -> tuple[str, str]:
     if blocked:
         raise Skip(blocked)
-    from alembic.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-    from alembic.config import Config
+    from ..store.db import schema
 
-    from ..store.db import MIGRATIONS
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    scripts = ScriptDirectory.from_config(cfg)
-    heads = set(scripts.get_heads())
-    with store.engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
-    if current == heads:
+    found = schema(store.engine)
+    current, heads, known = found.current, found.heads, found.known
+    if found.up_to_date:
         return "ok", f"up to date (revision {', '.join(sorted(heads))})"
     if not current:
-        return "warn", "the database is empty: the first command (or `serve`) creates the schema"
-    known = {rev.revision for rev in scripts.walk_revisions()}
+        return "warn", "the database is empty: `paperradar migrate` (or any command, or `serve`) creates the schema"
     if not current <= known:
         return "fail", (f"the database is at revision {', '.join(sorted(current))}, which this paperradar does not "
                         "know: a newer version migrated it; upgrade paperradar on this machine")
     return "warn", (f"the database is at revision {', '.join(sorted(current))}, this paperradar needs "
-                    f"{', '.join(sorted(heads))}: stop the servers and run `paperradar stats` once (every command "
-                    "upgrades the schema), then start them again")
+                    f"{', '.join(sorted(heads))}: stop the servers, run `paperradar migrate`, then start them again")
 
 
 def _pgvector(store: Store, s: Settings, blocked: str | None) -> tuple[str, str]:

@@ -33,8 +33,7 @@ class Store(CommunityStore, TopicStore):
     def __init__(self, url: str, *, migrate_schema: bool = True):
         self.url = url
         self.engine = make_engine(url)
-        if migrate_schema:
-            migrate(self.engine)
+        self.upgraded_from = migrate(self.engine) if migrate_schema else None  # the revision(s) it upgraded
 
     @classmethod
     def from_settings(cls, settings) -> "Store":

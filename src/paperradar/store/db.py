@@ -9,6 +9,7 @@ advisory locks (`advisory_lock`) serialise what must happen one at a time across
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -95,27 +96,52 @@ def writing(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; a no-op when it is already there.
+@dataclass(frozen=True)
+class Schema:
+    current: frozenset[str]  # the database's revision(s); empty for an empty database
+    heads: frozenset[str]  # what this version of paperradar needs
+    known: frozenset[str]  # every revision this version knows
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.heads
+
+
+def _alembic() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def schema(engine: Engine) -> Schema:
+    """Where the database's schema stands against this version's migrations (reads only)."""
+    scripts = ScriptDirectory.from_config(_alembic())
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+    return Schema(frozenset(current), frozenset(scripts.get_heads()),
+                  frozenset(rev.revision for rev in scripts.walk_revisions()))
+
+
+def migrate(engine: Engine) -> frozenset[str] | None:
+    """Bring the schema to the newest revision; the revision(s) it upgraded from, or None when it
+    was already there.
 
     An up-to-date schema is only read (no write lock: a command started during a long import
     does not wait for it, and a read-only database still opens). An upgrade runs under the write
     lock (SQLite) or an advisory lock (PostgreSQL, whose DDL is transactional: the whole upgrade
     commits at once), so a second process migrating at the same time waits, looks again and
     finds nothing to do (without the lock both created `alembic_version` and one failed)."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    heads = set(ScriptDirectory.from_config(cfg).get_heads())
-    with engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
-    if current == heads:
-        return
+    cfg = _alembic()
+    if schema(engine).up_to_date:
+        return None
     with writing(engine) as conn:
         advisory_lock(conn, MIGRATE_LOCK)
-        if set(MigrationContext.configure(conn).get_current_heads()) == heads:
-            return  # another process upgraded it while we waited
+        before = frozenset(MigrationContext.configure(conn).get_current_heads())
+        if before == frozenset(ScriptDirectory.from_config(cfg).get_heads()):
+            return None  # another process upgraded it while we waited
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+    return before
 
 
 def dialect_insert(conn: Connection, table: Table):
