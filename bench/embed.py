@@ -3,9 +3,11 @@
     python bench/embed.py                      # the 576 demo abstracts once (about a minute)
     python bench/embed.py --repeat 3           # median of 3 runs
     python bench/embed.py --papers 5000        # the demo abstracts cycled to 5000
+    python bench/embed.py --model all-mpnet-base-v2   # one model (default: both, one after the other)
 
-Targets: >= 60 abstracts/s on 2 cores; int8 is only offered if its top-10 results agree with
-fp32's at >= 0.9 (the 10 dev queries and every paper title as a query, over the demo corpus).
+Targets: >= 60 abstracts/s on 2 cores for all-MiniLM-L6-v2, >= 18 for all-mpnet-base-v2; int8
+is only offered if its top-10 results agree with fp32's at >= 0.9 (the 10 dev queries and every
+paper title as a query, over the demo corpus) and its vectors keep cosine >= 0.99 to fp32's.
 Numbers from a machine busy with other work are low: the load average is printed beside them.
 """
 
@@ -30,8 +32,9 @@ from paperradar.radar import demo_files  # noqa: E402
 from paperradar.sources.pages import read_page  # noqa: E402
 
 DEV_QUERIES = HERE.parent.parent / "shared" / "eval" / "dev_queries.jsonl"
-TARGET_RATE = 60.0
+TARGET_RATE = {"all-MiniLM-L6-v2": 60.0, "all-mpnet-base-v2": 18.0}  # abstracts/s on 2 cores
 TARGET_OVERLAP = 0.9
+TARGET_COSINE = 0.99
 
 
 def demo_papers() -> list[tuple[str, str]]:
@@ -94,7 +97,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="texts embedded at once, one core each (the target is for 2)")
     parser.add_argument("--batch-tokens", type=int, default=256, help="padded tokens per batch (Embedder.encode)")
     parser.add_argument("--cache", type=Path, default=HERE / "out" / "models", help="where built graphs are kept")
+    parser.add_argument("--model", action="append", choices=sorted(TARGET_RATE), help="model to measure (repeatable; default both)")
     args = parser.parse_args()
+    for model in args.model or list(TARGET_RATE):
+        bench_model(args, model)
+
+
+def bench_model(args, model: str) -> None:
+    target_rate = TARGET_RATE[model]
 
     corpus = demo_papers()
     texts = [paper_text(title, abstract) for title, abstract in corpus]
@@ -104,7 +114,7 @@ def main() -> None:
     rows, vectors = [], {}
     for quantized in (False, True):
         start = time.perf_counter()
-        embedder = Embedder(args.cache, quantized=quantized, threads=args.threads)
+        embedder = Embedder(args.cache, model=model, quantized=quantized, threads=args.threads)
         start_s = time.perf_counter() - start
         rates, cpu_rates, docs = throughput(embedder, bench_texts, args.repeat, args.batch_tokens)
         p50, p95 = query_latency_ms(embedder, queries)
@@ -116,8 +126,8 @@ def main() -> None:
     print(f"{'model':<24}{'abstracts/s':>12}{'best':>8}{'target':>9}{'':<6}{'per CPU-s':>10}"
           f"{'query p50 ms':>14}{'p95 ms':>8}{'start s':>9}")
     for name, median, best, per_cpu, p50, p95, start_s in rows:
-        verdict = "ok" if median >= TARGET_RATE else "BELOW"
-        print(f"{name:<24}{median:>12.1f}{best:>8.1f}{'>= 60':>9} {verdict:<5}{per_cpu:>10.1f}"
+        verdict = "ok" if median >= target_rate else "BELOW"
+        print(f"{name:<24}{median:>12.1f}{best:>8.1f}{'>= ' + format(target_rate, 'g'):>9} {verdict:<5}{per_cpu:>10.1f}"
               f"{p50:>14.2f}{p95:>8.2f}{start_s:>9.2f}")
 
     if args.papers >= len(texts):
@@ -129,7 +139,10 @@ def main() -> None:
         print(f"int8 top-10 overlap with fp32: {overall:.3f} (target >= {TARGET_OVERLAP}) {verdict}; "
               f"{len(queries)} dev queries {dev:.3f}, {len(corpus)} titles {titles:.3f}")
         cos = (fd * qd).sum(axis=1)
-        print(f"int8 vs fp32 cosine over the {len(texts)} abstracts: mean {cos.mean():.4f}, min {cos.min():.4f}")
+        verdict = "ok" if cos.mean() >= TARGET_COSINE else "BELOW"
+        print(f"int8 vs fp32 cosine over the {len(texts)} abstracts: mean {cos.mean():.4f} (target >= {TARGET_COSINE}) "
+              f"{verdict}, min {cos.min():.4f}")
+        print(f"query latency on one core (p50 of encode_query): fp32 {rows[0][4]:.1f} ms, int8 {rows[1][4]:.1f} ms")
 
 
 if __name__ == "__main__":

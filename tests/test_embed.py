@@ -212,7 +212,7 @@ def test_quantized_model_is_close_to_fp32_and_cached_separately(private_cache):
 
 
 def test_unknown_model_name_lists_the_supported_ones(tmp_path):
-    with pytest.raises(EmbedError, match=r"unknown embedding model 'bert-large'; supported: all-MiniLM-L6-v2"):
+    with pytest.raises(EmbedError, match=r"unknown embedding model 'bert-large'; supported: all-MiniLM-L6-v2, "):
         Embedder(tmp_path, model="bert-large")
 
 
@@ -226,9 +226,11 @@ def test_missing_weights_package_says_which_pip_command_installs_it():
 
 
 def run_verify(pythonpath: list[Path]) -> subprocess.CompletedProcess:
+    # Without --model it would also check (and assemble) all-mpnet-base-v2: tests/test_embed_mpnet.py.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in pythonpath)}
     return subprocess.run(
-        [sys.executable, "-m", "paperradar.embed.verify"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "paperradar.embed.verify", "--model", "all-MiniLM-L6-v2"],
+        env=env, capture_output=True, text=True, timeout=60,
     )
 
 

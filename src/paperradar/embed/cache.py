@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import EmbedError
-from .graph import GRAPH_VERSION, BertShape, build_graph, precision_sensitive_matmuls
+from .graph import GRAPH_VERSION, build_model, quantization_plan
 from .weights import ModelFiles, sha256_file
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def cached_model(cache_dir: Path, files: ModelFiles, weights_sha256: str, *, qua
     int8 = cache_dir / f"{stem}-int8.onnx"
     if not _is_valid(int8):
         log.info("quantizing %s to %s", fp32.name, int8.name)
-        _write_atomically(int8, lambda tmp: _quantize(fp32, tmp))
+        _write_atomically(int8, lambda tmp: _quantize(files, fp32, tmp))
     return int8
 
 
@@ -54,36 +54,44 @@ def _remove_older_graphs(cache_dir: Path, model: str, stem: str) -> None:
             path.unlink(missing_ok=True)
 
 
-def _build_fp32(files: ModelFiles) -> bytes:
+def _build_fp32(files: ModelFiles, *, for_int8: bool = False) -> bytes:
     from safetensors.numpy import load_file
 
-    shape = BertShape.from_files(files)
-    return build_graph(load_file(str(files.weights)), shape).SerializeToString()
+    return build_model(files, load_file(str(files.weights)), for_int8=for_int8).SerializeToString()
 
 
-def _quantize(source: Path, target: Path) -> None:
-    """int8 weights (per output channel), activations quantized on the fly: MatMuls and Attention;
-    GELU approximated.
+def _quantize(files: ModelFiles, fp32: Path, target: Path) -> None:
+    """int8 weights (per output channel), activations quantized on the fly: the MatMuls (and
+    BERT's Attention); BERT's GELU approximated.
 
     The embedding table stays fp32 (quantizing the Gather saves memory, not time, and costs
-    accuracy), and so do the nodes `precision_sensitive_matmuls` names.
+    accuracy), and so do the nodes the model's `quantization_plan` names. For MPNet the graph
+    quantized is built anew with its FFN outlier channels split off (graph_mpnet.py).
     """
     # Imported here: the quantization tooling is slow to import and only needed once.
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    plan = quantization_plan(files)
+    # The graph to quantize: the cached fp32 one, or one built for it (written beside the target).
+    source = target.with_name(target.name + ".source.onnx") if plan.own_graph else fp32
     logging.disable(logging.WARNING)  # it advises "pre-processing" on the root logger; not for us
     try:
+        if plan.own_graph:
+            source.write_bytes(_build_fp32(files, for_int8=True))
+        keep = [n.name for n in onnx.load(str(source)).graph.node if n.name.endswith(plan.keep_fp32)]
         quantize_dynamic(
             source,
             target,
             weight_type=QuantType.QInt8,
             per_channel=True,
-            op_types_to_quantize=["MatMul", "Attention"],
-            nodes_to_exclude=precision_sensitive_matmuls(),
+            op_types_to_quantize=list(plan.op_types),
+            nodes_to_exclude=keep,
             # Shape inference cannot type the outputs of onnxruntime's own fused ops.
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
+        if not plan.fast_gelu:
+            return
         # The tanh-approximated GELU (same inputs: x and the bias) is cheaper than the exact erf
         # one, and its error vanishes under int8's own: cosine to fp32 0.99613 either way, demo
         # top-10 agreement 0.913 against 0.912, 3% more abstracts/s (65.6 against 63.8).
@@ -98,6 +106,8 @@ def _quantize(source: Path, target: Path) -> None:
         raise EmbedError(f"onnxruntime cannot quantize {source}: {str(exc).splitlines()[0]}") from exc
     finally:
         logging.disable(logging.NOTSET)
+        if source != fp32:
+            source.unlink(missing_ok=True)
 
 
 def _digest_path(path: Path) -> Path:

@@ -15,8 +15,8 @@ import onnxruntime as ort
 
 from .cache import cached_model
 from .errors import EmbedError
-from .tokenizer import load_tokenizer, pad_batch
-from .weights import locate
+from .tokenizer import load_tokenizer, pad_batch, pad_id
+from .weights import installed
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
@@ -24,7 +24,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 def paper_text(title: str, abstract: str) -> str:
     """What we embed for a paper.
 
-    Title first: the model keeps only the first 256 word pieces, and the title is the densest
+    Title first: the model keeps only the first 256 (MiniLM) or 384 (MPNet) word pieces, and the title is the densest
     statement of what a paper is about, so it must never be the part that gets cut. ". " joins
     them as one sentence would, which is how the model saw text in training.
     """
@@ -46,7 +46,8 @@ def available_cores() -> int:
 class Embedder:
     """One embedding model, loaded from the installed package, run from the cached .onnx.
 
-    cache_dir: where built graphs are kept (the data dir's models/ folder).
+    cache_dir: where built graphs are kept (the data dir's models/ folder), and a model shipped
+    as a split zip is assembled (weights.py).
     quantized: use the int8 graph (faster, slightly different vectors: `name` differs so an
     index records which one built it).
     threads: how many batches `encode` runs at once; default all available cores.
@@ -66,13 +67,13 @@ class Embedder:
         quantized: bool = False,
         threads: int | None = None,
     ) -> None:
-        files = locate(model)
-        weights_sha256 = files.verify()
+        files, weights_sha256 = installed(model, Path(cache_dir))
         self.name = model + ("-int8" if quantized else "")
         self.dim = files.spec.dim
         self.model_path = cached_model(Path(cache_dir), files, weights_sha256, quantized=quantized)
         self.threads = threads or available_cores()
         self._tokenizer = load_tokenizer(files)
+        self._pad_id = pad_id(files)
         self._session = _open_session(self.model_path)
 
     def encode(
@@ -96,7 +97,7 @@ class Embedder:
         ids = [e.ids for e in self._tokenizer.encode_batch(texts)]
 
         def run(rows: list[int]) -> int:
-            out[rows] = self._run(*pad_batch([ids[i] for i in rows]))  # rows are disjoint
+            out[rows] = self._run(*pad_batch([ids[i] for i in rows], self._pad_id))  # rows are disjoint
             return len(rows)
 
         batches = _length_batches(ids, batch_tokens)

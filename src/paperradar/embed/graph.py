@@ -1,6 +1,7 @@
 """Build the sentence encoder as an ONNX graph, straight from the safetensors weights.
 
-The graph is BERT (embeddings, N post-LayerNorm encoder layers with exact-erf GELU) followed by
+`build_model` picks the writer from config.json's model_type: BERT here, MPNet in graph_mpnet.py.
+The BERT graph is BERT (embeddings, N post-LayerNorm encoder layers with exact-erf GELU) followed by
 sentence-transformers' mean pooling over the attention mask and L2 normalisation, so one
 `session.run` returns finished vectors. Writing it with onnx.helper keeps torch out of the
 install: the only inputs are the weights and the model's own config files.
@@ -16,17 +17,13 @@ from typing import Mapping
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto
 
 from .errors import EmbedError
+from .graph_ops import GRAPH_VERSION, MS, Builder, Weights, finish_model, layer_norm, weight_t
 from .weights import ModelFiles
 
-OPSET = 17  # first opset with LayerNormalization; every onnxruntime we allow runs it
-MS = "com.microsoft"  # onnxruntime's contrib ops
-# Bump whenever the graph built here (or how cache.py quantizes it) changes, so caches written by
-# older code are rebuilt rather than trusted.
-GRAPH_VERSION = 4
-
+__all__ = ["GRAPH_VERSION", "BertShape", "build_graph", "build_model", "check_files", "quantization_plan"]
 
 @dataclass(frozen=True)
 class BertShape:
@@ -75,31 +72,10 @@ def precision_sensitive_matmuls() -> list[str]:
     return ["encoder.layer.0.output.dense.MatMul"]
 
 
-class _Builder:
-    """Appends nodes and initializers; every node gets a fresh, readable output name."""
-
-    def __init__(self) -> None:
-        self.nodes: list[onnx.NodeProto] = []
-        self.initializers: list[onnx.TensorProto] = []
-        self._count = 0
-
-    def const(self, name: str, value) -> str:
-        self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
-        return name
-
-    def op(self, op_type: str, *inputs: str, outputs: int = 1, name: str | None = None, **attrs):
-        self._count += 1
-        name = name or f"{op_type}_{self._count}"
-        names = [name + (f"_{i}" if outputs > 1 else "") for i in range(outputs)]
-        self.nodes.append(helper.make_node(op_type, list(inputs), names, name=name, **attrs))
-        return names if outputs > 1 else names[0]
-
-
 def build_graph(tensors: Mapping[str, np.ndarray], shape: BertShape) -> onnx.ModelProto:
     """The whole encoder as an ONNX model (weights embedded)."""
-    g = _Builder()
-    w = _Weights(tensors)
-    f32 = lambda v: np.asarray(v, dtype=np.float32)  # noqa: E731
+    g = Builder()
+    w = Weights(tensors, "BERT")
 
     # Embeddings. A single sentence always has token type 0, so that row is folded into the
     # position table and the graph needs no token_type_ids input.
@@ -108,7 +84,7 @@ def build_graph(tensors: Mapping[str, np.ndarray], shape: BertShape) -> onnx.Mod
     seq_len = g.op("Shape", "input_ids", start=1, end=2)
     zero = g.const("zero_1d", np.array([0], dtype=np.int64))
     positions = g.op("Slice", g.const("position_table", position_table), zero, seq_len, zero)
-    x = _layer_norm(g, w, g.op("Add", words, positions), "embeddings.LayerNorm", shape.eps)
+    x = layer_norm(g, w, g.op("Add", words, positions), "embeddings.LayerNorm", shape.eps)
 
     # onnxruntime's fused kernels (com.microsoft domain, all run on CPU): Attention does the
     # Q/K/V projection, the masked softmax and the head merge in one op (no Split/Transpose
@@ -128,65 +104,63 @@ def build_graph(tensors: Mapping[str, np.ndarray], shape: BertShape) -> onnx.Mod
             mask_index, name=p + "attention", domain=MS, num_heads=shape.heads,
         )
         x = _dense_residual_norm(g, w, context, x, p + "attention.output", shape.eps)
-        h = g.op("MatMul", x, _weight_t(g, w, p + "intermediate.dense"), name=p + "intermediate.dense.MatMul")
+        h = g.op("MatMul", x, weight_t(g, w, p + "intermediate.dense"), name=p + "intermediate.dense.MatMul")
         gelu = g.op("BiasGelu", h, g.const(p + "intermediate.dense.bias", w[p + "intermediate.dense.bias"]), domain=MS)
         x = _dense_residual_norm(g, w, gelu, x, p + "output", shape.eps)
 
-    # Mean over real tokens (as sentence-transformers' Pooling), then unit length (its Normalize).
-    mask3 = g.op("Unsqueeze", mask, g.const("axis_2", np.array([2], dtype=np.int64)))
-    axis1 = g.const("axis_1", np.array([1], dtype=np.int64))
-    summed = g.op("ReduceSum", g.op("Mul", x, mask3), axis1, keepdims=0)
-    counts = g.op("Max", g.op("ReduceSum", mask3, axis1, keepdims=0), g.const("min_count", f32(1e-9)))
-    mean = g.op("Div", summed, counts)
-    norm = g.op("Sqrt", g.op("ReduceSum", g.op("Mul", mean, mean), axis1, keepdims=1))
-    norm = g.op("Max", norm, g.const("min_norm", f32(1e-12)))
-    g.nodes.append(helper.make_node("Div", [mean, norm], ["sentence_embedding"], name="normalize"))
-
-    graph = helper.make_graph(
-        g.nodes,
-        "sentence_encoder",
-        inputs=[
-            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
-            helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"]),
-        ],
-        outputs=[helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", shape.hidden])],
-        initializer=g.initializers,
-    )
-    model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)], producer_name="paperradar")
-    model.ir_version = 8  # readable by onnxruntime >= 1.14
-    onnx.checker.check_model(model)
-    return model
+    return finish_model(g, x, mask, shape.hidden)
 
 
-class _Weights:
-    """The safetensors tensors as float32, with a clear error for a missing name."""
-
-    def __init__(self, tensors: Mapping[str, np.ndarray]) -> None:
-        self._tensors = tensors
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        try:
-            return np.asarray(self._tensors[name], dtype=np.float32)
-        except KeyError:
-            raise EmbedError(f"weights have no tensor {name!r}; is this a BERT model?") from None
-
-
-def _weight_t(g: _Builder, w: _Weights, prefix: str) -> str:
-    # torch stores Linear weights as (out, in); MatMul wants (in, out).
-    return g.const(prefix + ".weight", np.ascontiguousarray(w[prefix + ".weight"].T))
-
-
-def _dense_residual_norm(g: _Builder, w: _Weights, x: str, residual: str, prefix: str, eps: float) -> str:
+def _dense_residual_norm(g: Builder, w: Weights, x: str, residual: str, prefix: str, eps: float) -> str:
     """LayerNorm(x·W + b + residual), BERT's output block."""
     # The MatMul is named after the weights, so quantization can pick layers by name.
-    product = g.op("MatMul", x, _weight_t(g, w, prefix + ".dense"), name=prefix + ".dense.MatMul")
+    product = g.op("MatMul", x, weight_t(g, w, prefix + ".dense"), name=prefix + ".dense.MatMul")
     product = g.op("Add", product, g.const(prefix + ".dense.bias", w[prefix + ".dense.bias"]))
-    return _layer_norm(g, w, g.op("Add", product, residual), prefix + ".LayerNorm", eps)
+    return layer_norm(g, w, g.op("Add", product, residual), prefix + ".LayerNorm", eps)
 
 
-def _layer_norm(g: _Builder, w: _Weights, x: str, prefix: str, eps: float) -> str:
-    return g.op(
-        "LayerNormalization", x, g.const(prefix + ".weight", w[prefix + ".weight"]),
-        g.const(prefix + ".bias", w[prefix + ".bias"]), axis=-1, epsilon=eps,
-    )
+@dataclass(frozen=True)
+class QuantizationPlan:
+    """What cache.py's dynamic int8 quantization does: which graph, which ops, what stays fp32."""
+
+    op_types: tuple[str, ...]
+    keep_fp32: tuple[str, ...]  # node name suffixes
+    fast_gelu: bool  # swap the exact GELU for the tanh one
+    own_graph: bool  # quantize build_model(for_int8=True), not the cached fp32 graph
+
+
+def check_files(files: ModelFiles) -> None:
+    """Raise EmbedError unless the model's config describes a graph this package can build."""
+    _shape(files)
+
+
+def build_model(files: ModelFiles, tensors: Mapping[str, np.ndarray], *, for_int8: bool = False) -> onnx.ModelProto:
+    """The fp32 graph for `files` (BERT or MPNet by config.json); `for_int8`: the graph to quantize.
+
+    For MPNet the two differ only in how the FFN is split (graph_mpnet.py; same function).
+    """
+    shape = _shape(files)
+    if isinstance(shape, BertShape):
+        return build_graph(tensors, shape)
+    from .graph_mpnet import build_mpnet_graph, outlier_channels
+
+    return build_mpnet_graph(tensors, shape, outlier_channels(files, tensors, shape) if for_int8 else None)
+
+
+def quantization_plan(files: ModelFiles) -> QuantizationPlan:
+    if isinstance(_shape(files), BertShape):
+        return QuantizationPlan(op_types=("MatMul", "Attention"), keep_fp32=tuple(precision_sensitive_matmuls()),
+                                fast_gelu=True, own_graph=False)
+    from .graph_mpnet import FP32_SUFFIX
+
+    # MultiHeadAttention has no int8 form; its Q/K/V and output projections are MatMuls.
+    return QuantizationPlan(op_types=("MatMul",), keep_fp32=(FP32_SUFFIX,), fast_gelu=False, own_graph=True)
+
+
+def _shape(files: ModelFiles):
+    model_type = files.json("config.json").get("model_type")
+    if model_type == "mpnet":
+        from .graph_mpnet import MPNetShape
+
+        return MPNetShape.from_files(files)
+    return BertShape.from_files(files)
