@@ -101,3 +101,54 @@ def test_eval_judges_our_queries_against_corpus_files(tmp_path):
     out = run("-d", tmp_path / "data", "eval", queries, "--corpus", corpus, "--mode", "lexical", "--json")
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["modes"]["lexical"]["by_style"]["keyword"]["ndcg@10"] == 1.0
+
+
+def test_paired_bootstrap_interval():
+    from paperradar.evaluate import paired_bootstrap
+
+    assert paired_bootstrap([0.5] * 20, [0.5] * 20) == (0.0, 0.0, 0.0)
+    d, lo, hi = paired_bootstrap([0.9] * 10 + [0.6] * 10, [0.5] * 20)  # always better: interval above 0
+    assert d == pytest.approx(0.25) and 0 < lo < d < hi <= 0.4
+    d, lo, hi = paired_bootstrap([1.0, 0.0] * 10, [0.0, 1.0] * 10)  # wins and losses cancel: noise
+    assert d == 0.0 and lo < 0 < hi
+    assert paired_bootstrap([0.3, 0.9, 0.4], [0.1, 0.2, 0.8]) == paired_bootstrap([0.3, 0.9, 0.4], [0.1, 0.2, 0.8])
+
+
+def test_plain_bm25_ranks_by_textbook_bm25():
+    from paperradar.models import Paper
+    from paperradar.search.plain_bm25 import PlainBM25
+
+    plain = PlainBM25([Paper(id="a", title="Wing lift", abstract="lift of a wing in a propeller slipstream"),
+                       Paper(id="b", title="Heat", abstract="heat conduction; the wing is not the topic here at all"),
+                       Paper(id="c", title="Withdrawn wing", abstract="wing", withdrawn=True)])
+    assert plain.search("propeller wing") == ["a", "b"]  # the rarer word decides; withdrawn papers are out
+    assert plain.search("the") == ["b"] and plain.search("") == [] and plain.search("zzz") == []
+
+
+def test_eval_modes_against_bm25_compare_and_cache(tmp_path):
+    folder, cache = beir_folder(tmp_path), tmp_path / "cache"
+    first = run("-d", tmp_path / "data", "eval", folder, "--mode", "lexical,bm25", "--cache-dir", cache, "--json",
+                "--against", "bm25")
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.stdout)
+    assert list(report["modes"]) == ["lexical", "bm25"] and report["modes"]["bm25"]["overall"]["ndcg@10"] == 1.0
+    [c] = report["comparisons"]
+    assert c["new"] == "lexical" and c["rows"][0]["style"] == "all" and c["rows"][0]["n"] == 2
+    [kept] = list(cache.iterdir())
+    assert (kept / "eval-loaded.json").is_file()
+    saved = tmp_path / "before.json"
+    saved.write_text(first.stdout)
+    again = run("-d", tmp_path / "data", "eval", folder, "-m", "lexical", "--cache-dir", cache, "--compare", saved)
+    assert again.exit_code == 0, again.output
+    assert "lexical − lexical (before.json)" in again.stdout and "+0.000 .. +0.000" in again.stdout
+    assert list(cache.iterdir()) == [kept]  # reused, not loaded again
+
+
+def test_eval_refuses_an_unknown_mode_and_a_bad_report(tmp_path):
+    folder = beir_folder(tmp_path)
+    r = run("-d", tmp_path / "data", "eval", folder, "--mode", "lexical,bm26")
+    assert r.exit_code == 1 and "unknown mode 'bm26'" in r.output
+    bad = tmp_path / "r.json"
+    bad.write_text("[1, 2]")
+    r = run("-d", tmp_path / "data", "eval", folder, "--compare", bad)
+    assert r.exit_code == 1 and "not a report saved with --json" in r.output

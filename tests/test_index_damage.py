@@ -141,7 +141,7 @@ def test_search_on_a_damaged_index_rebuilds_it_first(indexed, data_dir):
 
 
 def test_random_bytes_in_the_vectors_are_found_and_refilled_from_the_store(indexed, data_dir):
-    vectors = data_dir / "index" / "vectors" / "vectors.f32"
+    vectors = data_dir / "index" / "vectors" / "all-MiniLM-L6-v2" / "vectors.f32"
     intact = vectors.read_bytes()
     with open(vectors, "r+b") as f:  # ten rows of nonsense, the file's size unchanged
         f.seek(384 * 4 * 20)
@@ -155,7 +155,7 @@ def test_random_bytes_in_the_vectors_are_found_and_refilled_from_the_store(index
 
 def test_stats_verify_reads_every_byte_even_of_files_that_look_unchanged(indexed, data_dir):
     """An open reads again only files whose size or time changed; `stats --verify` reads all."""
-    for f in segment_files(data_dir, "store") + [data_dir / "index" / "vectors" / "vectors.f32"]:
+    for f in segment_files(data_dir, "store") + [data_dir / "index" / "vectors" / "all-MiniLM-L6-v2" / "vectors.f32"]:
         seen = f.stat()
         with open(f, "r+b") as out:
             out.seek(100)
@@ -181,7 +181,7 @@ def test_vectors_are_refilled_without_loading_a_model(tmp_path):
     r.sync_indexes()
     before = r.vectors.vectors_of(["x1", "x2", "x3"])
     r.close()
-    (settings.data_dir / "index" / "vectors" / "vectors.f32").write_bytes(os.urandom(3 * 384 * 4))
+    (settings.data_dir / "index" / "vectors" / "all-MiniLM-L6-v2" / "vectors.f32").write_bytes(os.urandom(3 * 384 * 4))
     no_models = tmp_path / "no-models"
     no_models.write_text("a file where the model cache would be: loading a model fails")
     again = Radar(make_settings(settings.data_dir, models_dir=no_models))

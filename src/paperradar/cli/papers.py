@@ -30,6 +30,8 @@ def search(
         results = r.search.search(query, limit=limit, mode=mode)
     if results.notice:
         err.print(f"[yellow]note:[/] {results.notice}", highlight=False)
+    if results.suggestion:  # on stderr: --json output stays one JSON array
+        err.print(f"did you mean: {results.suggestion.query}  (showing results for it)", highlight=False)
     if as_json:
         print_json([hit_json(h) for h in results.hits])
         return

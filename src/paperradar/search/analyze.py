@@ -15,6 +15,7 @@ import Stemmer
 
 MAX_WORD = 64  # longer "words" are noise (hashes, pasted garbage) and are not indexed
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+WORD = _WORD  # what a word is, for code that rewrites a query's words in place (suggest.py)
 _stemmer = Stemmer.Stemmer("english")
 _stemmer.maxCacheSize = 200_000
 

@@ -1,4 +1,4 @@
-"""The lexical index: BM25 over title (boosted), abstract and authors, in tantivy on disk.
+"""The lexical index: BM25 over title + abstract (one field) and authors, in tantivy on disk.
 
 Text is analyzed by `analyze` before it reaches tantivy (whitespace-split tokens), and queries
 are built as tantivy Query objects from a parsed `Query`, never from the user's string, so
@@ -24,15 +24,18 @@ from .query import Query
 from .tantivy_folder import IndexDamaged, Source, TantivyFolder  # noqa: F401 (IndexDamaged: for callers)
 from .writelock import LOCK_WAIT_S, IndexBusy
 
-SCHEMA_VERSION = 3
-# Field weights, tuned on the dev queries with `paperradar eval` (see docs/search.md).
-TITLE_BOOST = 1.5
+SCHEMA_VERSION = 4  # 4: title and abstract in one field, `text` (docs/search.md, "Keyword ranking")
+# Measured on all three dev sets with bench/lexical_variants.py (docs/search.md): title + abstract
+# as ONE BM25 field beat separate fields with the title boosted; a title weight on top of it
+# helped one set and hurt another (noise); adjacent query words found side by side in the
+# title are the one extra that held beyond noise.
 AUTHOR_BOOST = 1.0
 MAX_OR_TERMS = 10
 PROXIMITY_MAX_WORDS = 4
-PROXIMITY_BOOST = 1.0
+PAIR_BOOST = 0.5  # weight of a title pair (`title_pairs`) against a word's BM25 in `text`
+TEXT_FIELDS = ("text", "authors")  # what a query's words are looked up in
 COMMON_SHARE = 0.25
-POSTINGS_BUDGET = 300_000  # abstract postings one query may walk, summed over its words
+POSTINGS_BUDGET = 300_000  # title + abstract postings one query may walk, summed over its words
 LARGE_INDEX = 100_000  # papers; below this every word of a query is used
 COMMIT_EVERY = 50_000
 
@@ -41,9 +44,8 @@ def _schema() -> tantivy.Schema:
     b = tantivy.SchemaBuilder()
     b.add_text_field("id", stored=True, tokenizer_name="raw")
     b.add_integer_field("key", fast=True, indexed=True)  # paper_key(id): read in bulk when filtering vectors
-    b.add_text_field("title", tokenizer_name="whitespace")
+    b.add_text_field("text", tokenizer_name="whitespace")  # title, then abstract
     b.add_text_field("title_pairs", tokenizer_name="whitespace")  # see `title_pairs`
-    b.add_text_field("abstract", tokenizer_name="whitespace")
     b.add_text_field("authors", tokenizer_name="whitespace")
     b.add_text_field("cat", tokenizer_name="raw")
     b.add_integer_field("day", indexed=True, fast=True)
@@ -85,9 +87,11 @@ class LexicalIndex(TantivyFolder):
         doc.add_text("id", p.id)
         doc.add_integer("key", paper_key(p.id))
         title = analyze.tokens(p.title)
-        doc.add_text("title", " ".join(title))
+        # Two values of one field: BM25 sees one text (one length, one term frequency), and
+        # a phrase cannot run from the title's last word into the abstract's first.
+        doc.add_text("text", " ".join(title))
+        doc.add_text("text", analyze.index_text(p.abstract))
         doc.add_text("title_pairs", " ".join(title_pairs(title)))
-        doc.add_text("abstract", analyze.index_text(p.abstract))
         doc.add_text("authors", analyze.index_text(" ; ".join(p.authors)))
         for c in p.categories:
             doc.add_text("cat", c.lower())
@@ -161,7 +165,7 @@ class LexicalIndex(TantivyFolder):
         total = searcher.num_docs
         if total < LARGE_INDEX:
             return stems  # a small index: every word, the walks are cheap
-        freq = {t: searcher.doc_freq("abstract", t) for t in stems}
+        freq = {t: searcher.doc_freq("text", t) for t in stems}
         rare = sorted([t for t in stems if freq[t] <= COMMON_SHARE * total] or stems, key=freq.get)
         chosen, walked = [], 0
         for t in rare[:MAX_OR_TERMS]:
@@ -177,7 +181,7 @@ class LexicalIndex(TantivyFolder):
         Words become one flat disjunction of per-field term queries, the shape tantivy can
         answer with block-max WAND (top-k without scoring every match).
         """
-        boosts = {"title": TITLE_BOOST, "abstract": 1.0, "authors": AUTHOR_BOOST}
+        boosts = {"text": 1.0, "authors": AUTHOR_BOOST}
         must: list[tuple] = []
         words = [w for w in q.terms if w not in analyze.STOPWORDS] or q.terms
         word_stems = dict(zip(words, analyze.stems(words)))  # each distinct word, in order
@@ -187,10 +191,10 @@ class LexicalIndex(TantivyFolder):
         if 1 < len(words) <= PROXIMITY_MAX_WORDS:
             # the words side by side in the title (or one word apart) score extra: "gradient
             # inversion" in a title beats the two words apart. Titles only: an abstract's pairs
-            # would double the index for a signal the words already carry.
+            # would double the index, and measured no better (docs/search.md).
             adjacent = list(word_stems.values())
             should.extend((tantivy.Occur.Should, tantivy.Query.boost_query(
-                self._term("title_pairs", f"{a}_{b}"), TITLE_BOOST * PROXIMITY_BOOST))
+                self._term("title_pairs", f"{a}_{b}"), PAIR_BOOST))
                 for a, b in zip(adjacent, adjacent[1:]))
         for phrase in q.phrases:
             must.append((tantivy.Occur.Must, self._text_query(phrase, boosts)))
@@ -212,7 +216,7 @@ class LexicalIndex(TantivyFolder):
         if not must:
             return None
         for ex in q.excluded:
-            must.append((tantivy.Occur.MustNot, self._text_query(ex, {"title": 1, "abstract": 1, "authors": 1})))
+            must.append((tantivy.Occur.MustNot, self._text_query(ex, {"text": 1, "authors": 1})))
         return tantivy.Query.boolean_query(must)
 
     def search(self, q: Query, limit: int = 50, offset: int = 0) -> tuple[list[LexicalHit], int | None]:
@@ -266,3 +270,34 @@ class LexicalIndex(TantivyFolder):
         result = searcher.search(tantivy.Query.boolean_query([(tantivy.Occur.Must, tq), (tantivy.Occur.Must, among)]),
                                  limit=len(keys), count=False)
         return set(searcher.fast_field_values("key", [a for _, a in result.hits]))
+
+    # --- vocabulary (for "did you mean", search/suggest.py) ----------------------------------
+    def unmatched(self, words: list[str]) -> list[str]:
+        """Those of the folded `words` whose stem no paper has in its title, abstract or authors."""
+        return self._answer(lambda: self._unmatched(words), [])
+
+    def _unmatched(self, words: list[str]) -> list[str]:
+        searcher = self.index.searcher()
+        if not searcher.num_docs:
+            return []  # an empty index matches nothing, and nothing is a typo
+        return [w for w, s in zip(words, analyze.stems(words))
+                if not any(searcher.doc_freq(f, s) for f in TEXT_FIELDS)]
+
+    def doc_freqs(self, stems: list[str]) -> dict[str, int]:
+        """Papers with each stem in their title or abstract (a term-dictionary lookup each)."""
+        def read() -> dict[str, int]:
+            searcher = self.index.searcher()
+            return {s: searcher.doc_freq("text", s) for s in stems}
+        return self._answer(read, dict.fromkeys(stems, 0))
+
+    def fuzzy_ids(self, stem: str, distance: int, limit: int) -> list[str]:
+        """Ids of up to `limit` papers whose title or abstract has a stem within `distance` edits
+        (a transposition counts one; 0: that very stem) of `stem`. tantivy walks its term dictionary with a
+        Levenshtein automaton, so this costs milliseconds whatever the index's size; the scores
+        are constant, so which papers come back is a sample, not a ranking."""
+        def read() -> list[str]:
+            fuzzy = tantivy.Query.fuzzy_term_query(self.schema, "text", stem, distance=distance,
+                                                   transposition_cost_one=True)
+            searcher = self.index.searcher()
+            return [searcher.doc(addr)["id"][0] for _, addr in searcher.search(fuzzy, limit=limit, count=False).hits]
+        return self._answer(read, [])

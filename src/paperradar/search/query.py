@@ -19,6 +19,7 @@ MAX_QUERY_CHARS = 2000  # longer input is cut here: no one types more, and it bo
 MAX_TERMS = 64
 
 _TOKEN = re.compile(r'(-?)(?:(\w+):)?(?:"([^"]*)"?|(\S+))')
+TOKEN = _TOKEN  # one part of a query: [-][name:]("phrase"|word); suggest.py rewrites queries with it
 FILTERS = {"author": "author", "au": "author", "cat": "cat", "category": "cat", "from": "from",
            "since": "from", "to": "to", "until": "to"}
 

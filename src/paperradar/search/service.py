@@ -3,7 +3,9 @@
 Modes: `lexical` (BM25), `vector` (cosine to the query's embedding) and `hybrid` (the default:
 both candidate lists, every candidate scored by both, fused by a weighted sum whose balance
 depends on the query's length; see `fusion`). Filters apply in every mode. Results come back
-as `Paper`s with highlights, loaded from the store.
+as `Paper`s with highlights, loaded from the store. A query word that matches nothing in the
+keyword index is corrected ("did you mean", `suggest`): the search runs with the correction and
+`Results.suggestion` says so.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from markupsafe import Markup
 
 from ..models import Paper
 from ..store import Store
-from . import analyze, fusion, highlight
+from . import analyze, fusion, highlight, suggest
 from .keys import paper_key
 from .lexical import LexicalIndex
 from .query import Query, parse
@@ -47,6 +49,7 @@ class Results:
     total: int | None = 0  # None: more than shown, not counted (counting costs at scale)
     mode: str = "hybrid"
     notice: str | None = None  # e.g. why the mode asked for was not available
+    suggestion: suggest.Suggestion | None = None  # the query as corrected, when a word matched nothing
 
 
 class SearchService:
@@ -63,6 +66,13 @@ class SearchService:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         q = parse(raw)
+        suggestion = suggest.suggest(q, self.lexical, self._texts) if q.has_text else None
+        if suggestion:
+            # Every mode runs with the corrected words: the typed ones match no keyword, and
+            # the model reads a typo's subwords badly ("trasnformer" by meaning finds MRI
+            # papers). The price: a correct word that this corpus happens to lack is replaced
+            # too (docs/search.md, "Typos"); in a large corpus such words are rare.
+            q = parse(suggestion.query)
         limit, offset = max(0, min(limit, 200)), max(0, offset)
         notice = None
         if mode != "lexical" and q.has_text and not self._vectors_ready():
@@ -74,7 +84,10 @@ class SearchService:
         else:
             scored, total = self._ranked(q, mode, offset + limit)
             scored = scored[offset:offset + limit]
-        return Results(q, self._hits(q, scored), total, mode if q.has_text else "lexical", notice)
+        return Results(q, self._hits(q, scored), total, mode if q.has_text else "lexical", notice, suggestion)
+
+    def _texts(self, ids: list[str]) -> list[str]:
+        return [f"{p.title} {p.abstract}" for p in self.store.get_papers(ids).values()]
 
     def _vectors_ready(self) -> bool:
         return self.vectors is not None and len(self.vectors) > 0 and self._embedder is not None

@@ -5,7 +5,7 @@ paper as Markdown at `/papers/{id}.md`. Shapes come from `views`.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -45,6 +45,10 @@ def search(request: Request, response: Response, radar: RadarDep,
             next_link(request, response, offset=offset + limit)
         return [paper_json(p, listing=listings.get(p.id)) for p in papers[:limit]]
     results = radar.search.search(q, limit=limit + 1, offset=offset, mode=mode)
+    if results.suggestion:
+        # A header, not a field: Hugging Face clients parse the body as a list of papers.
+        # Percent-encoded UTF-8, as a header carries only ASCII safely.
+        response.headers["X-Did-You-Mean"] = quote(results.suggestion.query, safe="")
     hits = results.hits[:limit]
     if len(results.hits) > limit:
         next_link(request, response, offset=offset + limit)
