@@ -21,7 +21,13 @@ def path_for(model: str) -> Path:
 
 @lru_cache(maxsize=4)
 def load(model: str) -> dict[str, np.ndarray]:
-    """content hash → vector, or {} when none were shipped for this model."""
+    """content hash → vector, or {} when none were shipped for this model (for a pair of models,
+    both models' vectors combined: embed/pair.py)."""
+    from .embed import pair
+
+    if len(names := pair.parts(model)) > 1:
+        each = [load(m) for m in names]
+        return {h: pair.combine([vs[h] for vs in each]) for h in each[0] if all(h in vs for vs in each[1:])}
     path = path_for(model)
     if not path.exists():
         return {}

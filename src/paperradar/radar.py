@@ -14,7 +14,8 @@ from pathlib import Path
 from . import reembed
 from .config import Settings
 from .embed import Embedder, EmbedError
-from .embed.weights import model_spec
+from .embed import pair
+from .embed.pair import PairEmbedder
 from .indexer import Indexer
 from .ingest import IngestReport, ingest
 from .follow import Follower
@@ -79,7 +80,7 @@ class Radar:
     def open_vectors(self, embedding: str, *, fresh: bool = False) -> VectorIndex | PgVectorIndex:
         """The vector index of one embedding (a model, or its int8 twin): pgvector rows in a
         PostgreSQL store, else the data dir's folder for that embedding."""
-        dim = model_spec(reembed.model_of(embedding)).dim
+        dim = pair.dim_of(reembed.model_of(embedding))
         wait = self.settings.index_lock_wait_s
         if self.store.is_postgresql:
             vectors = PgVectorIndex(self.store, embedding, dim, lock_wait=wait)
@@ -132,7 +133,10 @@ class Radar:
         """The model that makes `embedding`'s vectors."""
         return self._model(reembed.model_of(embedding), reembed.is_int8(embedding))
 
-    def _model(self, model: str, quantized: bool) -> Embedder:
+    def _model(self, model: str, quantized: bool) -> Embedder | PairEmbedder:
+        return pair.load(self.settings.model_cache, model, quantized=quantized, single=self._single)
+
+    def _single(self, model: str, quantized: bool) -> Embedder:
         with self._embedder_lock:
             if (model, quantized) not in self._embedders:
                 self._embedders[model, quantized] = Embedder(self.settings.model_cache, model=model,

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .embed import pair
 from .embed.weights import SUPPORTED_MODELS
 
 ACTIVE_KEY = "search_embedding"
@@ -55,7 +56,8 @@ def active_embedding(store, wanted: str) -> str:
     is nothing to keep answering with."""
     name = store.get_meta(ACTIVE_KEY)
     if name is None:
-        counts = {n: c for n, c in store.embedding_counts().items() if model_of(n) in SUPPORTED_MODELS}
+        counts = {n: c for n, c in store.embedding_counts().items()
+                  if all(m in SUPPORTED_MODELS for m in pair.parts(model_of(n)))}
         return store.put_meta_if_absent(ACTIVE_KEY, max(counts, key=counts.get) if counts else wanted)
     if name != wanted and not store.embedding_counts().get(name):
         store.put_meta(ACTIVE_KEY, wanted)

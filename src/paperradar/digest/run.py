@@ -55,9 +55,8 @@ def embedding_functions(settings, store: Store, embedder: Callable | None = None
             if embedder is not None:
                 holder["e"] = embedder()
             else:
-                from ..embed import Embedder  # loading the model costs a second; only when needed
-                holder["e"] = Embedder(settings.model_cache, model=settings.embed_model,
-                                       quantized=settings.embed_int8)
+                from ..embed import pair  # loading the model costs a second; only when needed
+                holder["e"] = pair.load(settings.model_cache, settings.embed_model, quantized=settings.embed_int8)
         return holder["e"]
 
     def embed_texts(texts: list[str]) -> np.ndarray:
