@@ -254,6 +254,13 @@ class Store(CommunityStore, TopicStore):
             ratelimits.prune(conn, now - max(window, dt.timedelta(days=2)))  # keeps the table small
             return ratelimits.hit(conn, key, limit=limit, window=window, now=now)
 
+    def count_rate_hits(self, key: str, hits: int, *, window: dt.timedelta, now: dt.datetime | None = None) -> int:
+        """Count `hits` hits at once; the window's count afterwards (web/api_limit.py's batches)."""
+        now = now or papers.now()
+        with self.tx() as conn:
+            ratelimits.prune(conn, now - max(window, dt.timedelta(days=2)))
+            return ratelimits.add(conn, key, hits, window=window, now=now)
+
     # outbox
     def plan_digests(self, digests: list[PlannedDigest], now: dt.datetime | None = None) -> list[int]:
         with self.tx() as conn:

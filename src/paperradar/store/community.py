@@ -74,6 +74,11 @@ class CommunityStore:
         with self.engine.connect() as conn:
             return listings.neighbour_day(conn, start, after=False), listings.neighbour_day(conn, end, after=True)
 
+    def lists_version(self) -> tuple[int, int]:
+        """What changes whenever a list, a paper or a vote does (listings.version)."""
+        with self.engine.connect() as conn:
+            return listings.version(conn)
+
     def latest_listing_day(self, not_after: dt.date | None = None) -> dt.date | None:
         with self.engine.connect() as conn:
             return listings.latest_day(conn, not_after)
@@ -125,6 +130,7 @@ class CommunityStore:
         try:
             with self.tx() as conn:
                 accounts.set_handle(conn, account_id, handle)
+                listings.bump_version(conn)  # lists show submitters' handles
         except IntegrityError:
             raise HandleTaken(f"the handle {handle!r} is taken; choose another") from None
 
@@ -140,6 +146,7 @@ class CommunityStore:
             n = votes.remove_all(conn, account_id)
             sessions.end_all(conn, account_id)
             accounts.remove(conn, account_id)
+            listings.bump_version(conn)  # their submissions lose their handle
             return n
 
     # sessions

@@ -4,6 +4,10 @@ One row per paper; the first listing wins (a later re-listing keeps the first da
 Face does), while counts that a source reports again (upvotes, comments, stars) are refreshed.
 `points` = local `votes` + `imported_upvotes` is kept in the same row, so a day's page is one
 indexed range read and trending never counts vote rows.
+
+Every transaction that changes what a list shows (a listing, a vote, a hidden paper, a member's
+handle) also moves the lists' version (`bump_version`), so a web process can keep what it
+derived from the lists until `version` moves (web/page_cache.py).
 """
 
 from __future__ import annotations
@@ -11,11 +15,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, String, and_, case, func, or_, select, type_coerce, update
+from sqlalchemy import Connection, Integer, String, and_, bindparam, case, cast, func, or_, select, type_coerce, update
 
 from ..models import Listing
 from .db import dialect_insert
-from .schema import accounts, listing_days, listings
+from .schema import accounts, listing_days, listings, meta, papers
+
+VERSION_KEY = "lists_version"
+# Built once: SQLAlchemy's compiled cache then serves every call (a page reads it per request).
+_VERSION = select(select(meta.c.value).where(meta.c.key == VERSION_KEY).scalar_subquery(),
+                  select(func.max(papers.c.seq)).scalar_subquery())
 
 
 @dataclass
@@ -58,6 +67,22 @@ def _select():
             .select_from(listings.outerjoin(accounts, accounts.c.id == listings.c.submitted_by)))
 
 
+def bump_version(conn: Connection) -> None:
+    """Move the lists' version on, in the caller's transaction: its change is visible together
+    with the new version. The last statement of a transaction, so the row it locks (on
+    PostgreSQL, concurrent writers of lists queue on it) is held only until the commit."""
+    stmt = dialect_insert(conn, meta).values(key=VERSION_KEY, value="1")
+    conn.execute(stmt.on_conflict_do_update(index_elements=[meta.c.key],
+                                            set_={"value": cast(cast(meta.c.value, Integer) + 1, String)}))
+
+
+def version(conn: Connection) -> tuple[int, int]:
+    """(the lists' version, the change feed's newest position): when neither moved, no list,
+    paper or vote changed; both only grow. One indexed read."""
+    lists, seq = conn.execute(_VERSION).one()
+    return int(lists or 0), seq or 0
+
+
 def put(conn: Connection, items: list[tuple[str, Listing]], now: dt.datetime) -> None:
     """List papers from a source.
 
@@ -90,6 +115,7 @@ def put(conn: Connection, items: list[tuple[str, Listing]], now: dt.datetime) ->
     _lock_days(conn, days)
     conn.execute(stmt, list(rows.values()))
     _recount_days(conn, days)
+    bump_version(conn)
 
 
 def _lock_days(conn: Connection, days: list[dt.date]) -> None:
@@ -124,18 +150,25 @@ def submit(conn: Connection, paper_id: str, *, day: dt.date, account_id: int, no
     listed = conn.execute(stmt).first() is not None
     if listed:
         _recount_days(conn, [day])
+        bump_version(conn)
     return listed
 
 
+# Built once, with the ids as a parameter: a statement built per call cost SQLAlchemy a third
+# of the call (0.5 against 0.3 ms for a page of 20 listings).
+_GET = _select().where(listings.c.paper_id == bindparam("id"))
+_GET_MANY = _select().where(listings.c.paper_id.in_(bindparam("ids", expanding=True)))
+
+
 def get(conn: Connection, paper_id: str) -> ListingRow | None:
-    r = conn.execute(_select().where(listings.c.paper_id == paper_id)).first()
+    r = conn.execute(_GET, {"id": paper_id}).first()
     return _row(r) if r else None
 
 
 def get_many(conn: Connection, paper_ids: list[str]) -> dict[str, ListingRow]:
     out = {}
     for i in range(0, len(paper_ids), 500):
-        for r in conn.execute(_select().where(listings.c.paper_id.in_(paper_ids[i : i + 500]))):
+        for r in conn.execute(_GET_MANY, {"ids": paper_ids[i : i + 500]}):
             out[r.paper_id] = _row(r)
     return out
 
@@ -272,4 +305,5 @@ def set_hidden(conn: Connection, paper_id: str, hidden: bool) -> bool:
     _lock_days(conn, [day])
     conn.execute(update(listings).where(listings.c.paper_id == paper_id).values(hidden=hidden))
     _recount_days(conn, [day])
+    bump_version(conn)
     return True

@@ -17,15 +17,21 @@ def hit(conn: Connection, key: str, *, limit: int, window: dt.timedelta, now: dt
     window is over. The database serialises concurrent hits on the row, so 50 simultaneous
     hits against a limit of 10 let exactly 10 through (a read-then-write would let more).
     """
+    return add(conn, key, 1, window=window, now=now) <= limit
+
+
+def add(conn: Connection, key: str, hits: int, *, window: dt.timedelta, now: dt.datetime) -> int:
+    """Count `hits` hits on `key` at once (a web process's batch: web/api_limit.py); the
+    window's count afterwards. One upsert, as `hit`."""
     expired = rate_limits.c.window_start <= now - window
-    stmt = dialect_insert(conn, rate_limits).values(key=key, window_start=now, count=1)
+    stmt = dialect_insert(conn, rate_limits).values(key=key, window_start=now, count=hits)
     stmt = stmt.on_conflict_do_update(
         index_elements=[rate_limits.c.key],
         # Both right-hand sides see the row as it was before this update.
-        set_={"count": case((expired, 1), else_=rate_limits.c.count + 1),
+        set_={"count": case((expired, hits), else_=rate_limits.c.count + hits),
               "window_start": case((expired, now), else_=rate_limits.c.window_start)},
     ).returning(rate_limits.c.count)
-    return conn.execute(stmt).scalar_one() <= limit
+    return conn.execute(stmt).scalar_one()
 
 
 def prune(conn: Connection, older_than: dt.datetime) -> int:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from .db import dialect_insert
+from .listings import bump_version
 from .schema import listings, votes
 
 
@@ -25,6 +26,7 @@ def set_vote(conn: Connection, account_id: int, paper_id: str, up: bool, now: dt
         step = 1 if up else -1
         conn.execute(update(listings).where(listings.c.paper_id == paper_id)
                      .values(votes=listings.c.votes + step, points=listings.c.points + step))
+        bump_version(conn)  # pages that show this count are derived again
     return changed
 
 
@@ -32,10 +34,13 @@ def voted(conn: Connection, account_id: int, paper_ids: list[str]) -> set[str]:
     """Which of these papers the member has voted for."""
     out: set[str] = set()
     for i in range(0, len(paper_ids), 500):
-        q = select(votes.c.paper_id).where(votes.c.account_id == account_id,
-                                           votes.c.paper_id.in_(paper_ids[i : i + 500]))
-        out.update(conn.execute(q).scalars())
+        out.update(conn.execute(_VOTED, {"account": account_id, "ids": paper_ids[i : i + 500]}).scalars())
     return out
+
+
+# Built once (SQLAlchemy's compiled cache then serves each call): read on every member's page.
+_VOTED = select(votes.c.paper_id).where(votes.c.account_id == bindparam("account"),
+                                        votes.c.paper_id.in_(bindparam("ids", expanding=True)))
 
 
 def remove_all(conn: Connection, account_id: int) -> int:
@@ -53,3 +58,4 @@ def recount(conn: Connection, paper_ids: list[str]) -> None:
                .scalar_subquery())
     conn.execute(update(listings).where(listings.c.paper_id.in_(paper_ids))
                  .values(votes=counted, points=counted + listings.c.imported_upvotes))
+    bump_version(conn)

@@ -20,7 +20,7 @@ from ..views import listed_json
 from . import csrf
 from .api import BAD, NOT_FOUND, next_link
 from .deps import CurrentAccount, RadarDep
-from .routes_community import cast_vote
+from .routes_community import cached_view, cast_vote, latest_period, minute
 
 router = APIRouter(prefix="/api", tags=["daily papers"])
 SIGNED_IN = {401: {"description": "Not signed in (the session cookie is missing or expired)"},
@@ -40,26 +40,26 @@ def daily_papers(request: Request, response: Response, radar: RadarDep,
     if len(chosen) > 1:
         raise UserError("give one of date, week or month")
     sort = "new" if sort == "publishedAt" else sort
-    now = utcnow()
+    now = minute(utcnow())
     if chosen:
         period = periods.parse(*chosen[0])
     elif submitter:
         period = periods.Period("date", dt.date(1, 1, 1), dt.date(9999, 12, 31))
     else:
-        period = daily.latest_period(radar.store, now.date())
-    view = daily.view(radar.store, period, sort=sort, now=now, page=p + 1, size=limit, submitter=submitter,
-                      ranking=daily.Ranking.from_settings(radar.settings))
+        period = latest_period(request, radar, now)
+    view = cached_view(request, radar, period, sort=daily.check_sort(sort), now=now, page=p + 1, size=limit,
+                       submitter=submitter)
     if view.has_next:
         next_link(request, response, p=p + 1)
     return [listed_json(e) for e in view.entries]
 
 
 @router.get("/trending", summary="Trending papers of the last day, week or month", responses=BAD)
-def trending(radar: RadarDep, window: str = Query("week", max_length=8, description="day, week or month"),
+def trending(request: Request, radar: RadarDep, window: str = Query("week", max_length=8, description="day, week or month"),
              limit: int = Query(20, ge=1, le=100)) -> list[dict]:
-    now = utcnow()
-    view = daily.view(radar.store, daily.window(radar.store, window, now), sort="trending", now=now, size=limit,
-                      ranking=daily.Ranking.from_settings(radar.settings))
+    now = minute(utcnow())
+    period = request.app.state.pages.data(request, ("window", window, now), lambda: daily.window(radar.store, window, now))
+    view = cached_view(request, radar, period, sort="trending", now=now, page=1, size=limit)
     return [listed_json(e) for e in view.entries]
 
 

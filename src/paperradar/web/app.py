@@ -24,9 +24,11 @@ from ..config import Settings
 from ..errors import UserError
 from ..radar import Radar
 from ..search.query import QueryError
-from .middleware import HeadAsGet, RequestLimits, api_policy
+from .api_limit import ApiLimiter
+from .page_cache import PageCache
+from .middleware import ApiPolicy, HeadAsGet, PageHeaders, RequestLimits
 from .api import MAX_QUERY
-from . import api, api_community, csrf, feeds, health, routes_topics, pages, routes_auth, routes_community, routes_subscribe
+from . import api, api_community, feeds, health, routes_topics, pages, routes_auth, routes_community, routes_subscribe
 
 HERE = Path(__file__).parent
 API_DESCRIPTION = """Search, browse and subscribe to research papers.
@@ -53,6 +55,7 @@ def templates() -> Jinja2Templates:
         loader=jinja2.FileSystemLoader(str(HERE / "templates")),
         autoescape=True,  # every template, whatever its extension
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # compiled once per process: no stat of each template file per render
     )
     return Jinja2Templates(env=env)
 
@@ -76,6 +79,7 @@ def create_app(settings: Settings, radar: Radar | None = None) -> FastAPI:
     app.state.radar = radar or Radar(settings)
     app.state.secret = settings.secret_key(app.state.radar.store)
     app.state.templates = templates()
+    app.state.pages = PageCache(app.state.radar.store)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api_community.router)  # before api: /api/papers/{id}/vote is not a paper id
     app.include_router(api.router)
@@ -92,20 +96,10 @@ def create_app(settings: Settings, radar: Radar | None = None) -> FastAPI:
     # Innermost, so a refusal gets the headers and cookie of any page; `error` is defined below.
     app.add_middleware(RequestLimits, respond=lambda request, status, message: error(request, status, message))
     app.add_middleware(HeadAsGet)
-
-    @app.middleware("http")
-    async def _api_policy(request: Request, call_next):
-        return await api_policy(request, call_next, settings, app.state.radar.store)
-
-    @app.middleware("http")
-    async def _csrf_cookie_and_headers(request: Request, call_next):
-        response = await call_next(request)
-        csrf.set_cookie(request, response)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if not request.url.path.startswith(("/docs", "/redoc")):  # Swagger UI brings its own scripts
-            response.headers.setdefault("Content-Security-Policy", CSP)
-        return response
+    app.add_middleware(ApiPolicy, settings=settings, limiter=ApiLimiter(
+        app.state.radar.store, settings.api_rate_limit, settings.api_rate_window_s))
+    app.add_middleware(PageHeaders, headers=SECURITY_HEADERS, csp=CSP,
+                       secure_cookie=settings.public_url.startswith("https://"))
 
     def is_api(request: Request) -> bool:
         return request.url.path.startswith("/api/") or request.url.path.endswith(".md")

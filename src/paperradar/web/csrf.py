@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from http.cookies import SimpleCookie
 
-from fastapi import HTTPException, Request, Response
+from fastapi import HTTPException, Request
 
 COOKIE = "paperradar_csrf"
 FIELD = "csrf_token"
+MAX_AGE_S = 60 * 60 * 24 * 365
 
 
 def _mac(secret: str, value: str) -> str:
@@ -35,11 +37,16 @@ def token(request: Request) -> str:
     return _mac(request.app.state.secret, browser_value(request))
 
 
-def set_cookie(request: Request, response: Response) -> None:
-    new = getattr(request.state, "csrf_new", None)
-    if new:
-        secure = request.app.state.settings.public_url.startswith("https://")  # behind https: never sent in clear
-        response.set_cookie(COOKIE, new, httponly=True, samesite="lax", secure=secure, max_age=60 * 60 * 24 * 365)
+def cookie_header(value: str, secure: bool) -> bytes:
+    """The Set-Cookie value for a new browser's cookie (middleware.PageHeaders sends it when a
+    page minted one); `secure` behind https, so it is never sent in clear."""
+    cookie = SimpleCookie()
+    cookie[COOKIE] = value
+    morsel = cookie[COOKIE]
+    morsel.update({"path": "/", "max-age": MAX_AGE_S, "httponly": True, "samesite": "lax"})
+    if secure:
+        morsel["secure"] = True
+    return morsel.OutputString().encode("latin-1")
 
 
 def verify(request: Request, submitted: str | None) -> None:

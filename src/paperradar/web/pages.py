@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Hashable
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
@@ -10,7 +11,8 @@ from fastapi.responses import FileResponse, HTMLResponse
 from ..search import highlight
 from . import csrf
 from .api import MAX_QUERY
-from .deps import current_account
+from .deps import SESSION_COOKIE, current_account
+from .page_cache import TOKEN_PLACEHOLDER
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
@@ -19,7 +21,27 @@ STATIC = Path(__file__).parent / "static"
 def render(request: Request, name: str, context: dict, status: int = 200) -> HTMLResponse:
     base = {"request": request, "csrf_token": csrf.token(request), "q": "",
             "settings": request.app.state.settings, "account": current_account(request)}
-    return request.app.state.templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+    return HTMLResponse(_body(request, name, {**base, **context}), status_code=status)
+
+
+def _body(request: Request, name: str, context: dict) -> str:
+    # The environment's own template cache (compiled once per process); Starlette's
+    # TemplateResponse adds only context processors and debug hooks, which we do not use.
+    return request.app.state.templates.env.get_template(name).render(context)
+
+
+def render_cached(request: Request, name: str, context: Callable[[], dict], vary: Hashable = None) -> HTMLResponse:
+    """`render`, keeping the page for every visitor without a session until the store changes
+    (web/page_cache.py): what differs between them, the CSRF token, is put in per response.
+    `context()` is the anonymous page's; a member's page is rendered each time. `vary`: what
+    else than the URL and the store's version the page depends on."""
+    if request.cookies.get(SESSION_COOKIE):
+        return render(request, name, context())
+    key = (name, request.url.path, request.scope.get("query_string", b""), vary)
+    body = request.app.state.pages.page(request, key, lambda: _body(request, name, {
+        "request": request, "csrf_token": TOKEN_PLACEHOLDER, "q": "", "settings": request.app.state.settings,
+        "account": None, **context()}))
+    return HTMLResponse(body.replace(TOKEN_PLACEHOLDER, csrf.token(request)))
 
 
 @router.get("/favicon.ico")
@@ -44,13 +66,27 @@ def search(request: Request, q: str = Query("", max_length=MAX_QUERY), page: int
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
 def paper(request: Request, paper_id: str):
     radar = request.app.state.radar
+    # The paper, its listing and its similar papers, kept until the store changes; the vector
+    # count is in the key, so a paper's neighbours are found again once the follower embedded
+    # the papers just committed (they reach the vectors a moment after the store).
+    vectors = len(radar.vectors) if radar.vectors is not None else 0
+    found = request.app.state.pages.data(request, ("paper", paper_id, vectors), lambda: _paper_data(radar, paper_id))
+    if found is None:
+        raise HTTPException(404, f"No paper with id {paper_id!r}.")
+    p, listing, similar = found
+
+    def context(voted: bool) -> dict:
+        return {"paper": p, "abstract_html": highlight.mark(p.abstract, highlight.matcher([])), "similar": similar,
+                "listing": listing, "voted": voted}
+
+    account = current_account(request)
+    if account is None:
+        return render_cached(request, "paper.html", lambda: context(False), vary=vectors)
+    return render(request, "paper.html", context(bool(listing and radar.store.voted(account.id, [p.id]))))
+
+
+def _paper_data(radar, paper_id: str):
     p = radar.store.get_paper(paper_id)
     if p is None:
-        raise HTTPException(404, f"No paper with id {paper_id!r}.")
-    account = current_account(request)
-    listing = radar.store.get_listing(p.id)
-    return render(request, "paper.html", {
-        "paper": p, "abstract_html": highlight.mark(p.abstract, highlight.matcher([])),
-        "similar": radar.search.similar(p, limit=8), "listing": listing,
-        "voted": bool(account and listing and radar.store.voted(account.id, [p.id])),
-    })
+        return None
+    return p, radar.store.get_listing(p.id), radar.search.similar(p, limit=8)

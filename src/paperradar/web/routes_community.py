@@ -6,6 +6,9 @@ form with a 400 and the reason. Votes also answer JSON for the page's script (no
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
+
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
@@ -14,7 +17,7 @@ from ..community.submit import SubmitRefused, submit as submit_paper
 from ..store import now as utcnow
 from . import csrf
 from .deps import AdminAccount, CurrentAccount, MaybeAccount, RadarDep, current_account, safe_next
-from .pages import paper as paper_page, render
+from .pages import paper as paper_page, render, render_cached
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,18 +26,48 @@ PageQuery = Query(1, ge=1, le=10_000)
 
 
 def _list_page(request: Request, radar, account, period, sort: str, page: int, *, title: str | None = None,
-               window: str | None = None) -> HTMLResponse:
-    view = daily.view(radar.store, period, sort=sort, now=utcnow(), page=page, size=radar.settings.page_size,
-                      ranking=daily.Ranking.from_settings(radar.settings),
-                      account_id=account.id if account else None, with_calendar=window is None)
-    return render(request, "daily.html", {"view": view, "title": title or view.period.label, "window": window,
-                                          "base": request.url.path})
+               window: str | None = None, now: dt.datetime | None = None) -> HTMLResponse:
+    """A list as every visitor sees it, kept until the store changes (web/page_cache.py), with
+    a member's own votes marked on a copy."""
+    now = now or minute(utcnow())
+    view = cached_view(request, radar, period, sort=sort, now=now, page=page, size=radar.settings.page_size,
+                       with_calendar=window is None)
+    context = {"view": view, "title": title or view.period.label, "window": window, "base": request.url.path}
+    if account is None:
+        return render_cached(request, "daily.html", lambda: context, vary=now if sort == "trending" else now.date())
+    voted = radar.store.voted(account.id, [e.paper.id for e in view.entries])
+    view = replace(view, entries=[replace(e, voted=e.paper.id in voted) for e in view.entries])
+    return render(request, "daily.html", {**context, "view": view})
+
+
+def cached_view(request: Request, radar, period, *, sort: str, now: dt.datetime, page: int, size: int,
+                submitter: str | None = None, with_calendar: bool = False) -> daily.DayView:
+    """`daily.view` as every visitor sees it (no one's votes marked), kept until the store
+    changes (web/page_cache.py). Shared: copy it before changing anything."""
+    # Only trending moves with the clock (its ages); the other sorts are kept for the day.
+    key = ("list", period, sort, page, size, submitter, with_calendar, now if sort == "trending" else now.date())
+    return request.app.state.pages.data(request, key, lambda: daily.view(
+        radar.store, period, sort=sort, now=now, page=page, size=size, submitter=submitter,
+        ranking=daily.Ranking.from_settings(radar.settings), with_calendar=with_calendar))
+
+
+def latest_period(request: Request, radar, now: dt.datetime):
+    return request.app.state.pages.data(request, ("latest", now.date()),
+                                        lambda: daily.latest_period(radar.store, now.date()))
+
+
+def minute(now: dt.datetime) -> dt.datetime:
+    """The moment lists are measured at, to the minute: trending's ages move that slowly, and a
+    list derived once serves the minute's requests."""
+    return now.replace(second=0, microsecond=0)
 
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, radar: RadarDep, account: MaybeAccount, sort: str = SortQuery, page: int = PageQuery):
     """The latest day that has papers."""
-    return _list_page(request, radar, account, daily.latest_period(radar.store, utcnow().date()), sort, page)
+    now = minute(utcnow())
+    period = latest_period(request, radar, now)
+    return _list_page(request, radar, account, period, daily.check_sort(sort), page, now=now)
 
 
 @router.get("/papers/go")
@@ -49,15 +82,16 @@ def period_list(request: Request, radar: RadarDep, account: MaybeAccount, kind: 
                 sort: str = SortQuery, page: int = PageQuery):
     if kind not in periods.KINDS:  # an old-style arXiv id with its slash: hep-th/9901001
         return paper_page(request, f"{kind}/{slug}")
-    return _list_page(request, radar, account, periods.parse(kind, slug), sort, page)
+    return _list_page(request, radar, account, periods.parse(kind, slug), daily.check_sort(sort), page)
 
 
 @router.get("/trending", response_class=HTMLResponse)
 def trending_page(request: Request, radar: RadarDep, account: MaybeAccount,
                   window: str = Query("week", max_length=8), page: int = PageQuery):
-    period = daily.window(radar.store, window, utcnow())
+    now = minute(utcnow())
+    period = request.app.state.pages.data(request, ("window", window, now), lambda: daily.window(radar.store, window, now))
     title = "Trending today" if window == "day" else f"Trending this {window}"
-    return _list_page(request, radar, account, period, "trending", page, title=title, window=window)
+    return _list_page(request, radar, account, period, "trending", page, title=title, window=window, now=now)
 
 
 @router.post("/papers/{paper_id:path}/vote")
