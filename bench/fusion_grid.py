@@ -35,8 +35,8 @@ from paperradar.search.query import parse
 sys.path.insert(0, str(Path(__file__).parent))
 from lexical_variants import SETS, macro_bootstrap  # noqa: E402
 
-GRID = {"short": (0.2, 0.3, 0.4, 0.5), "long": (0.05, 0.1, 0.2, 0.3), "prf_docs": (0, 3, 5),
-        "prf_weight": (0.5, 1.0, 2.0), "k": (50, 100, 200)}
+GRID = {"short": (0.3, 0.4, 0.5), "long": (0.05, 0.1, 0.2), "prf_docs": (0, 3, 5), "prf_weight": (1.0, 2.0),
+        "k": (100, 200), "acronym": (None, 0.5), "short_max": (3, 4, 5)}
 
 
 def retrieve(r: Radar, text: str, k: int) -> dict | None:
@@ -54,14 +54,16 @@ def retrieve(r: Radar, text: str, k: int) -> dict | None:
     ids = list(dict.fromkeys([h.id for h in lexical_hits] + [h.id for h in by_meaning]))
     vectors = s.vectors.vectors_of(ids)
     return {"lex": [(h.id, h.score) for h in lexical_hits], "sem": [h.id for h in by_meaning], "qvec": qvec,
-            "vectors": vectors, "content": len(content)}
+            "vectors": vectors, "content": len(content), "acronym": fusion.has_acronym(q.raw)}
 
 
-def fuse(c: dict, short: float, long: float, prf_docs: int, prf_weight: float, k: int) -> list[str]:
+def fuse(c: dict, short: float, long: float, prf_docs: int, prf_weight: float, k: int,
+         acronym: float | None = None, short_max: int = 3) -> list[str]:
     lex = dict(c["lex"][:k])
     ids = [d for d in dict.fromkeys(list(lex) + c["sem"][:k]) if d in c["vectors"]]
     matrix = np.stack([c["vectors"][d] for d in ids]) if ids else np.zeros((0, len(c["qvec"])), np.float32)
-    weight = fusion.lexical_weight_for(c["content"], short, long)
+    weight = fusion.lexical_weight_for(c["content"], short, long, short_max=short_max, acronym=c["acronym"],
+                                       acronym_weight=acronym)
 
     def run(qv):
         return fusion.weighted(lex, dict(zip(ids, (matrix @ qv).tolist())), weight)
@@ -79,6 +81,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", type=Path, default=Path("/tmp/paperradar-eval-cache"))
     ap.add_argument("--sets", default=",".join(SETS))
+    ap.add_argument("--base", help="compare with this setting instead of the code's, e.g. '0.3,0.1,3,1.0,100,,3'")
     ap.add_argument("--top", type=int, default=15, help="settings shown, best mean of sets first")
     a = ap.parse_args()
     names = a.sets.split(",")
@@ -99,8 +102,10 @@ def main() -> None:
                   if name == "cranfield" else load_queries(queries, r.store))
         cached[name] = [(q, retrieve(r, q.query, deepest)) for q in judged]
         r.close()
-    code = (fusion.lexical_weight_for(1), fusion.lexical_weight_for(10), service.PRF_DOCS, service.PRF_WEIGHT,
-            service.CANDIDATES)
+    code = (service.LEXICAL_SHORT, service.LEXICAL_LONG, service.PRF_DOCS, service.PRF_WEIGHT, service.CANDIDATES,
+            service.LEXICAL_ACRONYM, service.SHORT_MAX)
+    if a.base:
+        code = tuple(t(v) if v else None for t, v in zip((float, float, int, float, int, float, int), a.base.split(",")))
     settings = [code] + [s for s in itertools.product(*GRID.values()) if s != code and not (s[2] == 0 and s[3] != 1.0)]
     scores = {s: {n: np.array([metrics.ndcg_at(fuse(c, *s), q.gains, 10) if c else 0.0 for q, c in cached[n]])
                   for n in names} for s in settings}
@@ -116,6 +121,12 @@ def main() -> None:
         cells = "  ".join(f"{n} {scores[s][n].mean():.3f}" for n in names)
         per_set = "  ".join(f"{n} {paired_bootstrap(scores[s][n], base[n])[0]:+.3f}" for n in names)
         print(f"  {str(s):<32} {cells}   Δ {d:+.3f} [{lo:+.3f}, {hi:+.3f}]   ({per_set})")
+    best = rows[0][1]
+    print(f"per style, the code's {code} → the best {best}:")
+    for n in names:
+        for style in sorted({getattr(q, "style", "") or "all" for q, _ in cached[n]}):
+            mask = np.array([(getattr(q, "style", "") or "all") == style for q, _ in cached[n]])
+            print(f"  {n:<10} {style:<9} n={mask.sum():<4} {base[n][mask].mean():.3f} → {scores[best][n][mask].mean():.3f}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import datetime as dt
 import re
 import time
@@ -152,7 +153,10 @@ def run(limiter: ApiLimiter, key: str, n: int) -> list[bool]:
     async def go():
         return [await limiter.allow(key) for _ in range(n)]
 
-    return asyncio.run(go())
+    # In a thread of its own: the session's browser (Playwright's sync API) keeps an event loop
+    # running in this one, where asyncio.run refuses to start another.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, go()).result()
 
 
 def test_api_limit_writes_in_batches_and_exactly_near_the_limit(store):

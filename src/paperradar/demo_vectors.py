@@ -8,6 +8,8 @@ the same model.
 
 from __future__ import annotations
 
+import os
+
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -45,6 +47,7 @@ def build(model: str) -> Path:
 
     from .embed import Embedder, paper_text
     from .radar import load_demo
+    from .reembed import is_int8, model_of
     from .store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -57,7 +60,8 @@ def build(model: str) -> Path:
         finally:
             store.close()
         texts = [paper_text(p.title, p.abstract) for p in papers.values()]
-        vectors = Embedder(Path(tmp) / "models", model=model).encode(texts)
+        models = Path(os.environ.get("PAPERRADAR_MODELS_DIR") or Path(tmp) / "models")
+        vectors = Embedder(models, model=model_of(model), quantized=is_int8(model)).encode(texts)
     out = path_for(model)
     # float16 halves the file (load() widens it back); cosine to the float32 vectors > 0.99999.
     dtype = np.float32 if model == "all-MiniLM-L6-v2" else np.float16  # MiniLM's file predates this

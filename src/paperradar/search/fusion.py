@@ -6,6 +6,8 @@ cosine similarity to the query (computed exactly for every candidate from either
 
 from __future__ import annotations
 
+import re
+
 
 def rrf(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
     """Reciprocal rank fusion: score(d) = Σ_r 1 / (k + rank_r(d)), ranks from 1."""
@@ -31,6 +33,20 @@ def weighted(lexical: dict[str, float], semantic: dict[str, float], lexical_weig
             + (1 - lexical_weight) * (semantic.get(d, lo) - lo) / span for d in ids}
 
 
-def lexical_weight_for(content_words: int, short: float = 0.3, long: float = 0.1) -> float:
-    """How much to trust keywords: short queries are names and terms, long ones descriptions."""
-    return short if content_words <= 3 else long
+def lexical_weight_for(content_words: int, short: float = 0.3, long: float = 0.1, *, short_max: int = 3,
+                       acronym: bool = False, acronym_weight: float | None = None) -> float:
+    """How much to trust keywords: short queries are names and terms, long ones descriptions,
+    and a query naming an acronym ("RLHF", "MoE routing") wants exact matches most (an
+    embedding model knows few acronyms: it places "RLHF" near any reinforcement learning)."""
+    if acronym and acronym_weight is not None:
+        return acronym_weight
+    return short if content_words <= short_max else long
+
+
+_ACRONYM = re.compile(r"(?<![\w-])(?=\w*[A-Z]\w*[A-Z])[A-Za-z][A-Za-z0-9]{1,9}(?![\w])")
+
+
+def has_acronym(raw: str) -> bool:
+    """Whether the query as typed has a word with two or more capitals ("RLHF", "MoE", "LoRA",
+    "GPT-4"): what people type for a named method, unlike a sentence's one leading capital."""
+    return bool(_ACRONYM.search(raw))

@@ -27,10 +27,13 @@ from .query import Query, parse
 from .vectors import VectorIndex
 
 MODES = ("hybrid", "lexical", "vector")
-CANDIDATES = 100  # from each retriever, before fusion
+CANDIDATES = 200  # from each retriever, before fusion
 FILTER_EXACT_MAX = 50_000  # filtered vector search is exact below this many matching papers
 PRF_DOCS = 3  # feedback documents; tuned with `paperradar eval` (docs/search.md)
-PRF_WEIGHT = 1.0
+PRF_WEIGHT = 2.0
+# Keyword weight in hybrid fusion by kind of query (fusion.lexical_weight_for): up to SHORT_MAX
+# content words, more, and a query naming an acronym (None: by length like the others).
+LEXICAL_SHORT, LEXICAL_LONG, LEXICAL_ACRONYM, SHORT_MAX = 0.4, 0.1, None, 3
 log = logging.getLogger("paperradar.search")
 
 
@@ -123,7 +126,8 @@ class SearchService:
         vectors = self.vectors.vectors_of(lex)  # needs no query vector: done while it is computed
         qvec, by_meaning = pending.result()
         content = [w for w in q.terms if w not in analyze.STOPWORDS] + [w for p in q.phrases for w in p]
-        weight = fusion.lexical_weight_for(len(content))
+        weight = fusion.lexical_weight_for(len(content), LEXICAL_SHORT, LEXICAL_LONG, short_max=SHORT_MAX,
+                                           acronym=fusion.has_acronym(q.raw), acronym_weight=LEXICAL_ACRONYM)
         vectors.update(self.vectors.vectors_of([h.id for h in by_meaning if h.id not in vectors]))
         # Every candidate of either list is scored by both: BM25 (0 when only found by meaning)
         # and its exact cosine to the query.
