@@ -20,6 +20,13 @@ def test_natural_language_query_finds_gradient_inversion(demo_radar):
     assert any("gradient" in t or "inversion" in t or "leakage" in t for t in titles[:3]), titles
 
 
+def test_a_terse_query_keeps_its_keywords_weight(demo_radar):
+    # four content words: a term query, not a description, so keywords weigh 0.4 in the fusion
+    # (docs/search.md); with 0.1 the embedding read it as image reconstruction
+    hits = demo_radar.search.search("reconstructing images from shared gradients", limit=3).hits
+    assert all("gradient" in h.paper.title.lower() for h in hits[:2]), [h.paper.title for h in hits]
+
+
 def test_hybrid_is_the_default_and_modes_differ(demo_radar):
     q = "synthesizing a tiny set of training images that matches training on the full dataset"
     default = [h.paper.id for h in demo_radar.search.search(q, limit=10).hits]

@@ -33,7 +33,7 @@ PRF_DOCS = 3  # feedback documents; tuned with `paperradar eval` (docs/search.md
 PRF_WEIGHT = 2.0
 # Keyword weight in hybrid fusion by kind of query (fusion.lexical_weight_for): up to SHORT_MAX
 # content words, more, and a query naming an acronym (None: by length like the others).
-LEXICAL_SHORT, LEXICAL_LONG, LEXICAL_ACRONYM, SHORT_MAX = 0.4, 0.1, None, 3
+LEXICAL_SHORT, LEXICAL_LONG, LEXICAL_ACRONYM, SHORT_MAX = 0.4, 0.1, None, 4
 log = logging.getLogger("paperradar.search")
 
 
