@@ -73,23 +73,19 @@ class Reembedded:
     seconds: float
 
 
-def pending(radar) -> int:
-    """About how many papers `run` still has to take in (0: search already uses the wanted one)."""
-    if radar.active == radar.wanted:
-        return 0
-    vectors = radar.open_vectors(radar.wanted)
-    return min(max(0, radar.store.max_seq() - vectors.seq), radar.store.count_papers())
-
-
-def run(radar, progress=None) -> Reembedded:
+def run(radar, progress=None, *, before=None) -> Reembedded:
     """Embed every paper with the configured model, then make search use it (module docstring).
-    Raises IndexBusy when another process is writing the new index (it will finish the job)."""
+    `before(papers)` is called once with about how many papers are left, before any embedding
+    (a progress bar's total). Raises IndexBusy when another process is writing the new index
+    (it will finish the job)."""
     from .indexer import Indexer
 
     target, started = radar.wanted, time.monotonic()
     if radar.active == target:
         return Reembedded(target, None, 0, 0.0)
     vectors = radar.open_vectors(target)
+    if before is not None:
+        before(min(max(0, radar.store.max_seq() - vectors.seq), radar.store.count_papers()))
     indexer = Indexer(radar.store, radar.lexical, vectors, lambda: radar.model_for(target))
     done = indexer.sync_vectors(progress)
     while vectors.seq < radar.store.max_seq():  # papers committed while it embedded

@@ -86,14 +86,38 @@ class RateColumn(ProgressColumn):
         return Text(f"{task.speed:,.0f}/s" if task.speed else "", style="cyan")
 
 
+class Advance:
+    """What `progress_bar` yields: call it with how many were done; `total(n)` when the total is
+    known only once the work has started."""
+
+    def __init__(self, bar: Progress, task) -> None:
+        self.bar, self.task = bar, task
+
+    def __call__(self, n: int = 1) -> None:
+        self.bar.advance(self.task, n)
+
+    def total(self, n: int) -> None:
+        self.bar.update(self.task, total=n)
+
+
 @contextmanager
-def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+def progress_bar(label: str, total: int | None) -> Iterator[Advance]:
     """A progress bar on stderr (so --json output stays clean); silent when not a terminal."""
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   RateColumn(), TimeRemainingColumn(),
                   console=err, disable=not err.is_terminal, transient=False) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n=1: bar.advance(task, n)
+        yield Advance(bar, bar.add_task(label, total=total))
+
+
+def reembed(r: Radar):
+    """Move search to the configured embedding model (`reembed.run`) with a progress bar and
+    ETA; returns what it did (`reembed.Reembedded`)."""
+    from .. import reembed as job
+
+    if r.active == r.wanted:
+        return job.run(r)
+    with progress_bar(f"embedding with {r.wanted}", None) as advance:
+        return job.run(r, advance, before=advance.total)
 
 
 def print_json(data: Any) -> None:

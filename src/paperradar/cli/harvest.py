@@ -20,7 +20,7 @@ from ..harvest import FetchError, add_ids, harvest_arxiv, import_hf_daily, impor
 from ..harvest.jobs import Counts, ProgressFn
 from ..sources.arxiv_oai import FORMATS
 from ..store import now as utcnow
-from .common import err, fail, out, print_json, progress_bar, radar, sync_indexes
+from .common import err, fail, out, print_json, radar, reembed, sync_indexes
 from .ingest import ingest_app
 
 harvest_app = typer.Typer(help="Harvest papers from upstream repositories.", no_args_is_help=True)
@@ -213,14 +213,8 @@ def catch_up(r) -> dict:
 def reembed_if_asked(r) -> dict:
     """The worker's part in a change of embedding model: re-embed every paper, then switch
     search over (`paperradar reembed`; resumes where a killed run stopped)."""
-    from .. import reembed
-
-    todo = reembed.pending(r)
-    if not todo:
-        return {}
-    with progress_bar(f"embedding with {r.wanted}", todo) as advance:
-        done = reembed.run(r, advance)
-    return {"reembedded": done.papers}
+    done = reembed(r)
+    return {"reembedded": done.papers} if done.previous else {}
 
 
 def runs_table(store, limit: int = 5) -> list[dict]:

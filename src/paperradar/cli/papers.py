@@ -9,7 +9,7 @@ from ..errors import UserError
 from ..radar import Radar
 from ..views import hit_json, paper_json
 from ..search.service import MODES
-from .common import err, out, print_json, progress_bar, radar, settings, sync_indexes
+from .common import err, out, print_json, radar, reembed, settings, sync_indexes
 from .harvest import runs_table
 
 
@@ -137,16 +137,11 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
 def reindex(ctx: typer.Context) -> None:
     """Rebuild the search indexes from the store, whatever state they are in (they are derived
     data); after a change of embedding model it also re-embeds the papers (`reembed`)."""
-    from .. import reembed
-
     r = Radar(settings(ctx), rebuild_vectors=True)
     try:
         r.indexer.reset()
         sync_indexes(r, strict=True, quiet_model_notice=True)  # another process writing too long: an error
-        todo = reembed.pending(r)
-        if todo:
-            with progress_bar(f"embedding with {r.wanted}", todo) as advance:
-                reembed.run(r, advance)
+        reembed(r)
         n = len(r.lexical)
     finally:
         r.close()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from .. import reembed as job
-from .common import out, print_json, progress_bar, radar, sync_indexes
+from .common import out, print_json, radar, sync_indexes
+from .common import reembed as run_reembed  # this module's command has the same name
 
 
 def reembed(
@@ -22,12 +22,7 @@ def reembed(
     with radar(ctx) as r:
         sync_indexes(r, quiet_model_notice=True)  # the keyword index and the current vectors first
         before = r.active
-        todo = job.pending(r)
-        if todo:
-            with progress_bar(f"embedding with {r.wanted}", todo) as advance:
-                result = job.run(r, advance)
-        else:
-            result = job.run(r)
+        result = run_reembed(r)
         n = len(r.vectors) if r.vectors is not None else 0
     if json_out:
         print_json({"embedding": result.embedding, "previous": result.previous, "papers": result.papers,

@@ -19,8 +19,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto
 
-from .errors import EmbedError
-from .graph_ops import GRAPH_VERSION, MS, Builder, Weights, finish_model, layer_norm, weight_t
+from .graph_ops import GRAPH_VERSION, MS, Builder, Weights, checked_config, finish_model, layer_norm, weight_t
 from .weights import ModelFiles
 
 __all__ = ["GRAPH_VERSION", "BertShape", "build_graph", "build_model", "check_files", "quantization_plan"]
@@ -36,22 +35,11 @@ class BertShape:
     @classmethod
     def from_files(cls, files: ModelFiles) -> "BertShape":
         """Read config.json and check the model is the BERT + mean pooling this builder knows."""
-        config = files.json("config.json")
-        pooling = files.json("1_Pooling/config.json")
-        name = files.spec.name
-        problems = []
-        if config.get("model_type") != "bert":
-            problems.append(f"model_type {config.get('model_type')!r} is not 'bert'")
-        if config.get("hidden_act") != "gelu":
-            problems.append(f"hidden_act {config.get('hidden_act')!r} is not 'gelu'")
-        if config.get("position_embedding_type", "absolute") != "absolute":
-            problems.append("position embeddings are not absolute")
-        if not pooling.get("pooling_mode_mean_tokens") or any(
-            v for k, v in pooling.items() if k.startswith("pooling_mode_") and k != "pooling_mode_mean_tokens"
-        ):
-            problems.append("pooling is not plain mean pooling")
-        if problems:
-            raise EmbedError(f"{name}: cannot build its graph: {'; '.join(problems)}")
+        def absolute(config: dict) -> list[str]:
+            return [] if config.get("position_embedding_type", "absolute") == "absolute" else [
+                "position embeddings are not absolute"]
+
+        config = checked_config(files, "bert", absolute)
         return cls(
             hidden=config["hidden_size"],
             heads=config["num_attention_heads"],

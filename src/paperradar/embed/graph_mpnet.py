@@ -28,8 +28,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from .errors import EmbedError
-from .graph_ops import MS, Builder, Weights, finish_model, layer_norm, weight_t
+from .graph_ops import MS, Builder, Weights, checked_config, finish_model, layer_norm, weight_t
 from .weights import ModelFiles
 
 PADDING_IDX = 1  # fixed in transformers' MPNetEmbeddings, whatever the config says
@@ -67,22 +66,11 @@ class MPNetShape:
     @classmethod
     def from_files(cls, files: ModelFiles) -> "MPNetShape":
         """Read config.json and check the model is the MPNet + mean pooling this builder knows."""
-        config = files.json("config.json")
-        pooling = files.json("1_Pooling/config.json")
-        problems = []
-        if config.get("model_type") != "mpnet":
-            problems.append(f"model_type {config.get('model_type')!r} is not 'mpnet'")
-        if config.get("hidden_act") != "gelu":
-            problems.append(f"hidden_act {config.get('hidden_act')!r} is not 'gelu'")
-        if config.get("relative_attention_num_buckets", 32) != 32:
+        def buckets(config: dict) -> list[str]:
             # transformers computes the bias with its default of 32 buckets whatever the config says.
-            problems.append("relative_attention_num_buckets is not 32")
-        if not pooling.get("pooling_mode_mean_tokens") or any(
-            v for k, v in pooling.items() if k.startswith("pooling_mode_") and k != "pooling_mode_mean_tokens"
-        ):
-            problems.append("pooling is not plain mean pooling")
-        if problems:
-            raise EmbedError(f"{files.spec.name}: cannot build its graph: {'; '.join(problems)}")
+            return ["relative_attention_num_buckets is not 32"] if config.get("relative_attention_num_buckets", 32) != 32 else []
+
+        config = checked_config(files, "mpnet", buckets)
         return cls(
             hidden=config["hidden_size"],
             heads=config["num_attention_heads"],

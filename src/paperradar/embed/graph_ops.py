@@ -6,7 +6,7 @@ L2 normalisation), so one `session.run` returns finished vectors from either gra
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 import onnx
@@ -97,3 +97,24 @@ def finish_model(g: Builder, x: str, mask: str, hidden: int) -> onnx.ModelProto:
     model.ir_version = 8  # readable by onnxruntime >= 1.14
     onnx.checker.check_model(model)
     return model
+
+
+def checked_config(files, model_type: str, check: Callable[[dict], list[str]] = lambda config: []) -> dict:
+    """The model's config.json, once it is known to be `model_type` with exact GELU, whatever
+    `check(config)` adds, and sentence-transformers' plain mean pooling; else one EmbedError
+    naming every problem."""
+    config = files.json("config.json")
+    pooling = files.json("1_Pooling/config.json")
+    problems = []
+    if config.get("model_type") != model_type:
+        problems.append(f"model_type {config.get('model_type')!r} is not {model_type!r}")
+    if config.get("hidden_act") != "gelu":
+        problems.append(f"hidden_act {config.get('hidden_act')!r} is not 'gelu'")
+    problems += check(config)
+    if not pooling.get("pooling_mode_mean_tokens") or any(
+        v for k, v in pooling.items() if k.startswith("pooling_mode_") and k != "pooling_mode_mean_tokens"
+    ):
+        problems.append("pooling is not plain mean pooling")
+    if problems:
+        raise EmbedError(f"{files.spec.name}: cannot build its graph: {'; '.join(problems)}")
+    return config
