@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import math
 import os
 import signal
 import subprocess
@@ -116,7 +117,8 @@ def test_the_real_three_second_pace(store, settings, fake):
 @pytest.mark.parametrize("retry_after, at_least", [("0", PACE), ("1", 1.0), ("http-date", 1.0)])
 def test_503_retry_after_is_honoured(store, settings, fake, retry_after, at_least):
     if retry_after == "http-date":
-        retry_after = email.utils.formatdate(time.time() + 2, usegmt=True)
+        # An HTTP-date has whole seconds: round up so that at least 2 s remain when it is read.
+        retry_after = email.utils.formatdate(math.ceil(time.time()) + 2, usegmt=True)
     fake.script(("503", retry_after))
     counts = harvest_arxiv(store, settings, "cs", "2024-01-01")
     assert counts.records == 5 and counts.requests == 4
