@@ -154,3 +154,12 @@ def test_highlighting_escapes_hostile_text_and_marks_stems():
     snip = highlight.snippet(long, highlight.matcher(["normalizing", "flows"]))
     assert snip.startswith("… ") and snip.endswith(" …") and "<mark>normalizing</mark> <mark>flows</mark>" in snip
     assert len(snip) < 400
+
+
+def test_highlighting_marks_whole_words_only_and_keeps_positions_in_any_script():
+    from paperradar.search import highlight
+
+    m = highlight.matcher(["networks", "istanbul"])
+    # "İ" lowercases to two characters; the marks still land on the right words
+    assert highlight.mark("İstanbul: subnetworks, networked NETWORKS", m) == (
+        "<mark>İstanbul</mark>: subnetworks, <mark>networked</mark> <mark>NETWORKS</mark>")

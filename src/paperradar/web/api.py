@@ -12,7 +12,7 @@ from fastapi.responses import PlainTextResponse
 
 from ..search.service import MODES
 from ..views import hit_json, paper_json
-from .deps import RadarDep
+from .deps import RadarDep, in_search_thread
 from .markdown import paper_markdown
 
 router = APIRouter(prefix="/api", tags=["papers"])
@@ -32,12 +32,16 @@ def next_link(request: Request, response: Response, **changes) -> None:
 
 
 @router.get("/papers/search", summary="Search papers, best first (no q: the newest papers)", responses=BAD)
-def search(request: Request, response: Response, radar: RadarDep,
-           q: str = Query("", max_length=MAX_QUERY, description='Words, "phrases", -exclusions, author:, cat:, from:, to:'),
-           limit: int = Query(20, ge=1, le=200),
-           offset: int = Query(0, ge=0, le=10_000),
-           mode: str = Query("hybrid", pattern="^(" + "|".join(MODES) + ")$",
-                             description="hybrid (default), lexical (BM25) or vector (by meaning)")) -> list[dict]:
+async def search(request: Request, response: Response, radar: RadarDep,
+                 q: str = Query("", max_length=MAX_QUERY, description='Words, "phrases", -exclusions, author:, cat:, from:, to:'),
+                 limit: int = Query(20, ge=1, le=200),
+                 offset: int = Query(0, ge=0, le=10_000),
+                 mode: str = Query("hybrid", pattern="^(" + "|".join(MODES) + ")$",
+                                   description="hybrid (default), lexical (BM25) or vector (by meaning)")) -> list[dict]:
+    return await in_search_thread(request, _search, request, response, radar, q, limit, offset, mode)
+
+
+def _search(request: Request, response: Response, radar, q: str, limit: int, offset: int, mode: str) -> list[dict]:
     if not q.strip():
         papers = radar.store.latest_papers(limit + 1, offset)
         listings = radar.store.get_listings([p.id for p in papers])
@@ -58,7 +62,11 @@ def search(request: Request, response: Response, radar: RadarDep,
 
 @router.get("/papers/{paper_id:path}/similar", summary="Papers similar in meaning (never the paper itself)",
             responses=NOT_FOUND)
-def similar(radar: RadarDep, paper_id: str, limit: int = Query(10, ge=1, le=100)) -> list[dict]:
+async def similar(request: Request, radar: RadarDep, paper_id: str, limit: int = Query(10, ge=1, le=100)) -> list[dict]:
+    return await in_search_thread(request, _similar, radar, paper_id, limit)
+
+
+def _similar(radar, paper_id: str, limit: int) -> list[dict]:
     p = _paper(radar, paper_id)
     hits = radar.search.similar(p, limit=limit)
     listings = radar.store.get_listings([h.paper.id for h in hits])

@@ -25,6 +25,7 @@ from ..errors import UserError
 from ..radar import Radar
 from ..search.query import QueryError
 from .api_limit import ApiLimiter
+from .deps import search_limiter
 from .page_cache import PageCache
 from .middleware import ApiPolicy, HeadAsGet, PageHeaders, RequestLimits
 from .api import MAX_QUERY
@@ -80,6 +81,7 @@ def create_app(settings: Settings, radar: Radar | None = None) -> FastAPI:
     app.state.secret = settings.secret_key(app.state.radar.store)
     app.state.templates = templates()
     app.state.pages = PageCache(app.state.radar.store)
+    app.state.search_limiter = search_limiter(settings)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api_community.router)  # before api: /api/papers/{id}/vote is not a paper id
     app.include_router(api.router)

@@ -26,7 +26,7 @@ from ..models import Paper
 from ..search.service import MODES
 from ..store import now as utcnow
 from .api import MAX_QUERY
-from .deps import RadarDep
+from .deps import RadarDep, in_search_thread
 
 router = APIRouter(prefix="/feeds", tags=["feeds"], responses={
     200: {"content": {"application/atom+xml": {}}, "description": "An Atom 1.0 feed (RFC 4287)"},
@@ -159,22 +159,22 @@ def _search_feed(request: Request, radar, q: str, mode: str, title: str, page_ur
 
 
 @router.get("/search.atom", summary="Atom feed of a search (a saved search)")
-def search_feed(request: Request, radar: RadarDep, q: str = Query(..., min_length=1, max_length=MAX_QUERY),
-                mode: str = Query("hybrid", pattern="^(" + "|".join(MODES) + ")$")):
+async def search_feed(request: Request, radar: RadarDep, q: str = Query(..., min_length=1, max_length=MAX_QUERY),
+                      mode: str = Query("hybrid", pattern="^(" + "|".join(MODES) + ")$")):
     page = f"{radar.settings.public_url}/search?{urlencode({'q': q, 'mode': mode})}"
-    return _search_feed(request, radar, q, mode, f"paperradar: {q}", page)
+    return await in_search_thread(request, _search_feed, request, radar, q, mode, f"paperradar: {q}", page)
 
 
 @router.get("/category/{category}.atom", summary="Atom feed of an arXiv category")
-def category_feed(request: Request, radar: RadarDep, category: str):
+async def category_feed(request: Request, radar: RadarDep, category: str):
     q = f"cat:{category[:64]}"
     page = f"{radar.settings.public_url}/search?{urlencode({'q': q})}"
-    return _search_feed(request, radar, q, "lexical", f"paperradar: {category[:64]}", page)
+    return await in_search_thread(request, _search_feed, request, radar, q, "lexical", f"paperradar: {category[:64]}", page)
 
 
 @router.get("/author/{name}.atom", summary="Atom feed of an author's papers")
-def author_feed(request: Request, radar: RadarDep, name: str):
+async def author_feed(request: Request, radar: RadarDep, name: str):
     name = " ".join(name.replace('"', " ").split())[:200]
     q = f'author:"{name}"'
     page = f"{radar.settings.public_url}/search?{urlencode({'q': q})}"
-    return _search_feed(request, radar, q, "lexical", f"paperradar: papers by {name}", page)
+    return await in_search_thread(request, _search_feed, request, radar, q, "lexical", f"paperradar: papers by {name}", page)

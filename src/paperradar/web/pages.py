@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from ..search import highlight
 from . import csrf
 from .api import MAX_QUERY
-from .deps import SESSION_COOKIE, current_account
+from .deps import SESSION_COOKIE, current_account, in_search_thread
 from .page_cache import TOKEN_PLACEHOLDER
 
 router = APIRouter(include_in_schema=False)
@@ -51,8 +51,12 @@ def favicon():
 
 
 @router.get("/search", response_class=HTMLResponse)
-def search(request: Request, q: str = Query("", max_length=MAX_QUERY), page: int = Query(1, ge=1, le=1000),
-           mode: str = Query("hybrid", pattern="^(hybrid|lexical|vector)$")):
+async def search(request: Request, q: str = Query("", max_length=MAX_QUERY), page: int = Query(1, ge=1, le=1000),
+                 mode: str = Query("hybrid", pattern="^(hybrid|lexical|vector)$")):
+    return await in_search_thread(request, _search_page, request, q, page, mode)
+
+
+def _search_page(request: Request, q: str, page: int, mode: str) -> HTMLResponse:
     radar = request.app.state.radar
     size = radar.settings.page_size
     results = radar.search.search(q, limit=size + 1, offset=(page - 1) * size, mode=mode) if q.strip() else None
@@ -64,7 +68,11 @@ def search(request: Request, q: str = Query("", max_length=MAX_QUERY), page: int
 
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
-def paper(request: Request, paper_id: str):
+async def paper(request: Request, paper_id: str):
+    return await in_search_thread(request, _paper_page, request, paper_id)
+
+
+def _paper_page(request: Request, paper_id: str) -> HTMLResponse:
     radar = request.app.state.radar
     # The paper, its listing and its similar papers, kept until the store changes; the vector
     # count is in the key, so a paper's neighbours are found again once the follower embedded
