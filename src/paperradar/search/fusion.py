@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 
 def rrf(rankings: list[list[str]], k: int = 60) -> dict[str, float]:
     """Reciprocal rank fusion: score(d) = Σ_r 1 / (k + rank_r(d)), ranks from 1."""
@@ -25,12 +27,22 @@ def weighted(lexical: dict[str, float], semantic: dict[str, float], lexical_weig
     sit in a narrow band whose position varies by query, while BM25 is divided by its top
     score so the best keyword match is 1. A candidate with no BM25 score gets 0 for that part.
     """
-    top = max(lexical.values(), default=0.0) or 1.0
-    lo, hi = min(semantic.values(), default=0.0), max(semantic.values(), default=1.0)
+    ids = list(semantic) + [d for d in lexical if d not in semantic]
+    scores = weighted_arrays(np.array([lexical.get(d, 0.0) for d in ids], np.float64),
+                             np.array(list(semantic.values()), np.float64), lexical_weight)
+    return dict(zip(ids, scores.tolist()))
+
+
+def weighted_arrays(lexical: np.ndarray, semantic: np.ndarray, lexical_weight: float) -> np.ndarray:
+    """`weighted` over arrays, for the search path (a dict per candidate costs more than the
+    arithmetic): `lexical[i]` is candidate i's BM25 (0: none) and `semantic[i]` its cosine, for
+    the first len(semantic) candidates; the others have no vector yet (scored as the lowest)."""
+    top = lexical.max(initial=0.0) or 1.0
+    lo, hi = (semantic.min(), semantic.max()) if len(semantic) else (0.0, 1.0)
     span = (hi - lo) or 1.0
-    ids = set(lexical) | set(semantic)
-    return {d: lexical_weight * lexical.get(d, 0.0) / top
-            + (1 - lexical_weight) * (semantic.get(d, lo) - lo) / span for d in ids}
+    meaning = np.zeros(len(lexical))
+    meaning[:len(semantic)] = (1 - lexical_weight) * (semantic - lo) / span
+    return lexical_weight * lexical / top + meaning
 
 
 def lexical_weight_for(content_words: int, short: float = 0.3, long: float = 0.1, *, short_max: int = 3,

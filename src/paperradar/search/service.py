@@ -130,25 +130,27 @@ class SearchService:
                                            acronym=fusion.has_acronym(q.raw), acronym_weight=LEXICAL_ACRONYM)
         vectors.update(self.vectors.vectors_of([h.id for h in by_meaning if h.id not in vectors]))
         # Every candidate of either list is scored by both: BM25 (0 when only found by meaning)
-        # and its exact cosine to the query.
-        ids = list(vectors)
-        matrix = np.stack([vectors[i] for i in ids]) if ids else np.zeros((0, len(qvec)), np.float32)
+        # and its exact cosine to the query. Those with a vector come first (a paper just
+        # committed may not have one yet).
+        ids = list(vectors) + [d for d in lex if d not in vectors]
+        matrix = np.stack(list(vectors.values())) if vectors else np.zeros((0, len(qvec)), np.float32)
+        bm25 = np.array([lex.get(d, 0.0) for d in ids], np.float64)
 
-        def fuse(query_vector: np.ndarray) -> dict[str, float]:
-            return fusion.weighted(lex, dict(zip(ids, (matrix @ query_vector).tolist())), weight)
+        def fuse(query_vector: np.ndarray) -> np.ndarray:
+            return fusion.weighted_arrays(bm25, (matrix @ query_vector).astype(np.float64), weight)
 
         fused = fuse(qvec)
-        top = [d for d, _ in sorted(fused.items(), key=lambda kv: -kv[1])[:PRF_DOCS] if d in vectors]
+        top = [i for i in np.argsort(-fused, kind="stable")[:PRF_DOCS] if i < len(vectors)]
         if top:
             # Pseudo-relevance feedback (Rocchio in embedding space): move the query toward the
             # centroid of the best fused results and score the candidates again. The top few
             # results are usually right, and their vectors describe the topic better than a
             # short query does. (A second retrieval with the moved query found nothing new on
             # the dev queries, and cost 2 ms at a million papers.)
-            q2 = qvec + PRF_WEIGHT * np.mean([vectors[d] for d in top], axis=0)
+            q2 = qvec + PRF_WEIGHT * np.mean(matrix[top], axis=0)
             q2 /= np.linalg.norm(q2) or 1.0
             fused = fuse(q2)
-        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+        ranked = sorted(zip(ids, fused.tolist()), key=lambda kv: (-kv[1], kv[0]))
         return ranked, len(ranked)
 
     def similar(self, paper: Paper, *, limit: int = 10) -> list[Hit]:
