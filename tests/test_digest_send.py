@@ -246,3 +246,36 @@ def test_sending_rate_is_limited(tmp_path, smtp):
     start = time.monotonic()
     assert svc.send(svc.clock().date()).sent == 6
     assert time.monotonic() - start >= 5 / 20  # six messages at 20/s: five gaps of 50 ms
+
+
+def test_two_runs_in_one_process_never_send_each_others_rows(tmp_path, smtp):
+    """The worker's schedule and a command can send at once in one process: the second run
+    must leave the rows the first has claimed alone, not take them for a crashed run's."""
+    import threading
+
+    settings = settings_for(tmp_path / "data", smtp_url=smtp.url, smtp_connections=1)
+    store = Store.from_settings(settings)
+    add_papers(store, "2401", GRADIENT)
+    for name in ("alice", "bob"):
+        subscribe(store, f"{name}@example.com", ["gradient inversion"])
+    clock = Clock()
+    first = service(settings, store, clock=clock)
+    first.plan(clock.now.date())
+    one_sent, go_on = threading.Event(), threading.Event()
+
+    def hold(item, outcome):  # the first run's one connection waits after its first message
+        one_sent.set()
+        go_on.wait(10)
+
+    summary = {}
+    runner = threading.Thread(target=lambda: summary.update(first=first.send(clock.now.date(), progress=hold)))
+    runner.start()
+    assert one_sent.wait(10)
+    assert sorted(i.state for i in store.outbox_for_date(clock.now.date())) == ["sending", "sent"]
+    second = service(settings, store, clock=clock).send(clock.now.date())
+    go_on.set()
+    runner.join(10)
+    assert second.sent == 0 and second.resumed == 0
+    assert summary["first"].sent == 2
+    assert sorted(m.recipient for m in smtp.received()) == ["alice@example.com", "bob@example.com"]
+    store.close()

@@ -1,4 +1,5 @@
-"""Who owns a job run: "host:pid", and whether that process is known to have ended.
+"""Who owns a job run: "host:pid" (or "host:pid/n", the n-th of several runs in one process),
+and whether that process is known to have ended.
 
 A job killed outright (SIGKILL, power loss, OOM killer) records nothing on its way out; its run
 row stays `running` until someone notices that the process named in it is gone.
@@ -23,6 +24,7 @@ def has_ended(owner: str | None) -> bool:
     if not owner or ":" not in owner:
         return False
     host, _, pid = owner.rpartition(":")
+    pid = pid.partition("/")[0]
     if host != socket.gethostname() or not pid.isdigit():
         return False
     if int(pid) == os.getpid():

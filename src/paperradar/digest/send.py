@@ -51,6 +51,7 @@ Faults that are not the recipient's
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import queue
 import threading
 import time
@@ -90,11 +91,22 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
+# Owners of the runs in progress in this process. A run's owner is "host:pid/n", so two runs at
+# once in one process (the worker's schedule and a command, two threads) tell theirs apart.
+_RUN_NUMBERS = itertools.count(1)
+_RUNNING: set[str] = set()
+
+
 def process_gone(owner: str | None) -> bool:
-    """True when a `sending` row's owner can no longer finish it: no owner, an earlier run in
-    this very process (it ended without recording a result), or a process on this host that
-    no longer runs (`processes.has_ended`; another machine's process: only the lease can tell)."""
-    return not owner or ":" not in owner or owner == this_process() or has_ended(owner)
+    """True when a `sending` row's owner can no longer finish it: no owner, a run of this very
+    process that has ended without recording a result (not one still running beside the
+    caller), or a process on this host that no longer runs (`processes.has_ended`; another
+    machine's process: only the lease can tell)."""
+    if not owner or ":" not in owner:
+        return True
+    if owner.partition("/")[0] == this_process():
+        return owner not in _RUNNING
+    return has_ended(owner)
 
 
 class Sender:
@@ -134,7 +146,7 @@ class Sender:
         self.store_patience = store_patience
         self.clock = clock
         self.sleep = sleep
-        self.owner = owner or this_process()
+        self.owner = owner or f"{this_process()}/{next(_RUN_NUMBERS)}"
         self.batch = batch
 
     def run(self, up_to: dt.date, *, only_subscriber: int | None = None,
@@ -142,7 +154,11 @@ class Sender:
         """Send every due row dated up to `up_to`; returns what happened."""
         # Built before anything is claimed: a transport that cannot be configured raises here.
         transports = [self.transport_factory() for _ in range(self.connections)]
-        return _Run(self, transports, progress).go(up_to, only_subscriber)
+        _RUNNING.add(self.owner)
+        try:
+            return _Run(self, transports, progress).go(up_to, only_subscriber)
+        finally:
+            _RUNNING.discard(self.owner)
 
     def call_store(self, fn: Callable, *args, deadline: float | None = None, **kw):
         """`fn(*args, **kw)`, tried again while the database is locked or unreachable, until
