@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Iterable, Iterator
 
-from sqlalchemy import Connection, Date, DateTime, Table, func, insert, or_, select, update
+from sqlalchemy import Connection, Date, DateTime, Table, bindparam, func, insert, or_, select, update
 
 from ..models import Paper, Sighting
 from ..normalize import title_key
@@ -399,10 +399,14 @@ def get(conn: Connection, paper_id: str) -> Paper | None:
     return to_paper(row, sights)
 
 
+# Built once: every page of results runs it, and building it each time cost a third of the call.
+_BY_IDS = select(papers).where(papers.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def get_many(conn: Connection, ids: list[str]) -> dict[str, Paper]:
     out: dict[str, Paper] = {}
     for i in range(0, len(ids), _CHUNK):
-        for row in conn.execute(select(papers).where(papers.c.id.in_(ids[i : i + _CHUNK]))).all():
+        for row in conn.execute(_BY_IDS, {"ids": ids[i : i + _CHUNK]}).all():
             out[row.id] = to_paper(row)
     return out
 
