@@ -113,8 +113,8 @@ class PgVectorIndex:
         if k <= 0:
             return []
         found = self.store.nearest_vectors(self.model, self.dim, np.asarray(query, np.float32), k + len(exclude),
-                                           keys=allowed)
-        return [VectorHit(pid, score) for pid, score in found if pid not in exclude][:k]
+                                           keys=allowed, with_vectors=True)
+        return [VectorHit(pid, score, vector) for pid, score, vector in found if pid not in exclude][:k]
 
     def apply(self, upserts: list[tuple[str, np.ndarray]], removals: list[str], seq: int) -> None:
         """Record that the vectors reflect the store up to `seq`, taking `removals` (withdrawn

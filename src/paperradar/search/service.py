@@ -128,7 +128,9 @@ class SearchService:
         content = [w for w in q.terms if w not in analyze.STOPWORDS] + [w for p in q.phrases for w in p]
         weight = fusion.lexical_weight_for(len(content), LEXICAL_SHORT, LEXICAL_LONG, short_max=SHORT_MAX,
                                            acronym=fusion.has_acronym(q.raw), acronym_weight=LEXICAL_ACRONYM)
-        vectors.update(self.vectors.vectors_of([h.id for h in by_meaning if h.id not in vectors]))
+        found = [h for h in by_meaning if h.id not in vectors]
+        vectors.update((h.id, h.vector) for h in found if h.vector is not None)
+        vectors.update(self.vectors.vectors_of([h.id for h in found if h.vector is None]))
         # Every candidate of either list is scored by both: BM25 (0 when only found by meaning)
         # and its exact cosine to the query. Those with a vector come first (a paper just
         # committed may not have one yet).

@@ -21,6 +21,7 @@ ROW_CACHE = 50_000  # rows read for exact scores kept in memory (75 MB at 384 di
 class VectorHit:
     id: str
     score: float
+    vector: np.ndarray | None = None  # when the index read it anyway (pgvector): no second fetch
 
 
 class VectorIndex(VectorFiles):

@@ -155,9 +155,9 @@ class Store(CommunityStore, TopicStore):
             return pgvector.ensure_index(conn, model, dim)
 
     def nearest_vectors(self, model: str, dim: int, query: np.ndarray, k: int,
-                        keys: np.ndarray | None = None) -> list[tuple[str, float]]:
+                        keys: np.ndarray | None = None, *, with_vectors: bool = False) -> list[tuple]:
         with self.engine.connect() as conn:
-            return pgvector.nearest(conn, model, dim, query, k, keys)
+            return pgvector.nearest(conn, model, dim, query, k, keys, with_vectors=with_vectors)
 
     def exact_nearest_vectors(self, model: str, query: np.ndarray, k: int) -> list[tuple[str, float]]:
         with self.engine.connect() as conn:

@@ -74,29 +74,37 @@ def ensure_index(conn: Connection, model: str, dim: int) -> bool:
 
 
 def nearest(conn: Connection, model: str, dim: int, query: np.ndarray, k: int,
-            keys: np.ndarray | None = None) -> list[tuple[str, float]]:
+            keys: np.ndarray | None = None, *, with_vectors: bool = False) -> list[tuple]:
     """[(paper id, cosine)] of the k nearest vectors of `model`, best first; with `keys`, exactly
-    among the papers with those keys."""
+    among the papers with those keys. `with_vectors`: [(paper id, cosine, vector)], so a
+    caller that scores them again needs no second round trip."""
     if k <= 0:
         return []
     q = vector_text(query)
     dim = int(dim)
+    rows = _nearest(conn, model, dim, q, k, keys, ", vector" if with_vectors else "")
+    if with_vectors:
+        return [(pid, score, np.frombuffer(blob, np.float32)) for pid, score, blob in rows]
+    return rows
+
+
+def _nearest(conn: Connection, model: str, dim: int, q: str, k: int, keys: np.ndarray | None, extra: str):
     if keys is not None:
         keys = [int(x) for x in np.asarray(keys, np.int64).reshape(-1)]
         if not keys:
             return []
         rows = conn.execute(text(
-            "SELECT paper_id, 1 - (vec <=> CAST(:q AS vector)) AS score FROM embeddings "
+            f"SELECT paper_id, 1 - (vec <=> CAST(:q AS vector)) AS score{extra} FROM embeddings "
             "WHERE model = :model AND key = ANY(:keys) AND vec IS NOT NULL "
             "ORDER BY score DESC, paper_id LIMIT :k"), {"q": q, "model": model, "keys": keys, "k": k})
-        return [(pid, float(score)) for pid, score in rows]
+        return [(pid, float(score), *rest) for pid, score, *rest in rows]
     conn.exec_driver_sql(f"SET LOCAL hnsw.ef_search = {min(EF_MAX, max(EF_SEARCH, int(k)))}")
     conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
     rows = conn.execute(text(
-        f"SELECT paper_id, 1 - ((vec::vector({dim})) <=> CAST(:q AS vector({dim}))) AS score FROM embeddings "
+        f"SELECT paper_id, 1 - ((vec::vector({dim})) <=> CAST(:q AS vector({dim}))) AS score{extra} FROM embeddings "
         f"WHERE model = :model ORDER BY (vec::vector({dim})) <=> CAST(:q AS vector({dim})) LIMIT :k"),
         {"q": q, "model": model, "k": min(k, EF_MAX)})
-    return [(pid, float(score)) for pid, score in rows]
+    return [(pid, float(score), *rest) for pid, score, *rest in rows]
 
 
 def exact_nearest(conn: Connection, model: str, query: np.ndarray, k: int) -> list[tuple[str, float]]:
