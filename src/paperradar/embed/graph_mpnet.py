@@ -21,14 +21,14 @@ Inputs/output as graph.py's BERT graph.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from .graph_ops import MS, Builder, Weights, checked_config, finish_model, layer_norm, weight_t
+from .graph_ops import MS, Builder, Weights, checked_config, finish_model, layer_norm
 from .weights import ModelFiles
 
 PADDING_IDX = 1  # fixed in transformers' MPNetEmbeddings, whatever the config says
@@ -51,6 +51,14 @@ CALIBRATION_TEXTS = [
     "Joint inversion of CO$_2$ plumes with $\\alpha$-divergence",
     "",
 ]
+# SmoothQuant's migration strength for the int8 graph's Q/K/V, attention output and FFN input
+# MatMuls (0: none). The hidden states after each LayerNorm have a few channels ~10-20x larger
+# than the rest; dividing each input channel by s_j = max|x_j|^0.5 / max|W_j|^0.5 (and
+# multiplying the weights' row j by it, the same function) evens out what one per-tensor int8
+# scale must span. bench/embed.py: int8 top-10 agreement with fp32 0.896 -> 0.95, cosine 0.995
+# -> 0.9985, for one elementwise Mul per MatMul input (the attention output's is folded into
+# V's and the output projection's weights).
+SMOOTH_ALPHA = 0.5
 
 
 @dataclass(frozen=True)
@@ -106,24 +114,44 @@ def relative_position_buckets(length: int, num_buckets: int = 32, max_distance: 
     return bucket + np.where(is_small, n, large)
 
 
+@dataclass(frozen=True)
+class Int8Plan:
+    """How the graph to quantize differs from the fp32 one (the same function either way).
+
+    fp32_channels: per layer, FFN channels (columns of intermediate.dense, rows of
+    output.dense) computed in separate MatMuls named `...fp32.MatMul`, which quantization
+    leaves in float.
+    smoothing: per layer, per-input-channel divisors s for the inputs of the Q/K/V projection
+    ("qkv"), the attention output projection ("o") and the FFN's first projection ("ffn"): the
+    input's channel j is divided by s[j] and the weights' row j multiplied by it (SmoothQuant),
+    so the few hidden channels that peak far above the rest no longer set the int8 scale alone.
+    """
+
+    fp32_channels: Mapping[int, np.ndarray]
+    smoothing: Mapping[int, Mapping[str, np.ndarray]] = field(default_factory=dict)
+
+
 def build_mpnet_graph(
     tensors: Mapping[str, np.ndarray],
     shape: MPNetShape,
-    fp32_channels: Mapping[int, np.ndarray] | None = None,
+    int8: "Int8Plan | Mapping[int, np.ndarray] | None" = None,
     *,
-    expose_ffn: bool = False,
+    expose: bool = False,
 ) -> onnx.ModelProto:
     """The whole encoder as an ONNX model (weights embedded).
 
-    fp32_channels: for some layers, FFN channels (columns of intermediate.dense, rows of
-    output.dense) to compute in separate MatMuls named `...fp32.MatMul`, which quantization then
-    leaves in float; the sum is the same function, so the fp32 graph is unchanged by it.
-    expose_ffn: also output each layer's GELU output (B, S, intermediate), for `outlier_channels`.
+    int8: build the graph that cache.py quantizes (Int8Plan; a plain mapping means its
+    fp32_channels alone). Without it, the fp32 graph: onnxruntime's fused Attention op with the
+    position bias (one op for the Q/K/V projection, the bias, the masked softmax and the head
+    merge; 2 ms a layer faster than MatMul + Split + MultiHeadAttention at 272 tokens).
+    expose: also output, per layer, the inputs of its MatMuls (`outlier_channels` measures them).
     """
     g = Builder()
     w = Weights(tensors, "MPNet")
-    fp32_channels = fp32_channels or {}
+    if int8 is not None and not isinstance(int8, Int8Plan):
+        int8 = Int8Plan(fp32_channels=int8)
     i64 = lambda *v: np.array(v, dtype=np.int64)  # noqa: E731
+    exposed: list[str] = []
 
     # Embeddings: word + position, positions 2, 3, ... over real tokens (padding_idx where masked).
     words = g.op("Gather", g.const("word_embeddings", w["embeddings.word_embeddings.weight"]), "input_ids")
@@ -143,73 +171,135 @@ def build_mpnet_graph(
 
     mask = g.op("Cast", "attention_mask", to=TensorProto.FLOAT)
     key_mask = g.op("Cast", "attention_mask", to=TensorProto.INT32)  # (B, S): 1 = real token
-    # Q, K and V in one MatMul (quantizable: onnxruntime's fused Attention op would quantize to
-    # QAttention, which has no input for MPNet's bias), split for MultiHeadAttention, which adds
-    # their biases, the position bias and the key mask itself (onnxruntime's CPU kernel has no
-    # packed Q/K/V layout that would spare the Split).
+
+    def smoothed(value: str, divisor: np.ndarray | None, name: str) -> str:
+        return value if divisor is None else g.op("Mul", value, g.const(name, (1.0 / divisor).astype(np.float32)))
+
     for i in range(shape.layers):
         p = f"encoder.layer.{i}."
         a = p + "attention.attn."
-        qkv_w = np.concatenate([w[a + f"{n}.weight"].T for n in "qkv"], axis=1)
+        smooth = int8.smoothing.get(i, {}) if int8 is not None else {}
+        if expose:
+            exposed.append(x)
+        qkv_w = np.concatenate([w[a + f"{n}.weight"].T for n in "qkv"], axis=1)  # (hidden, 3 hidden)
         qkv_b = np.concatenate([w[a + f"{n}.bias"] for n in "qkv"])
-        qkv = g.op("MatMul", x, g.const(a + "qkv.weight", np.ascontiguousarray(qkv_w)), name=a + "qkv.MatMul")
-        q, k, v = g.op("Split", qkv, axis=2, outputs=3)  # equal thirds
-        context = g.op("MultiHeadAttention", q, k, v, g.const(a + "qkv.bias", qkv_b), key_mask, bias,
-                       name=p + "attention", domain=MS, num_heads=shape.heads)
-        o = g.op("MatMul", context, weight_t(g, w, a + "o"), name=a + "o.MatMul")
+        w_o = w[a + "o.weight"].T
+        if int8 is None:
+            context = g.op("Attention", x, g.const(a + "qkv.weight", np.ascontiguousarray(qkv_w)),
+                           g.const(a + "qkv.bias", qkv_b), key_mask, "", bias,
+                           name=p + "attention", domain=MS, num_heads=shape.heads)
+        else:
+            # Q, K and V in one MatMul (quantizable: the fused Attention op would quantize to
+            # QAttention, which has no input for MPNet's bias), split for MultiHeadAttention, which
+            # adds their biases, the position bias and the key mask itself (onnxruntime's CPU
+            # kernel has no packed Q/K/V layout that would spare the Split).
+            if "qkv" in smooth:
+                qkv_w = qkv_w * smooth["qkv"][:, None]
+            if "o" in smooth:  # context channel j is V's column j: divide there, multiply W_o's row j
+                hidden = shape.hidden
+                qkv_w[:, 2 * hidden:] /= smooth["o"][None, :]
+                qkv_b = qkv_b.copy()
+                qkv_b[2 * hidden:] /= smooth["o"]
+                w_o = w_o * smooth["o"][:, None]
+            x_in = smoothed(x, smooth.get("qkv"), a + "qkv.smooth")
+            qkv = g.op("MatMul", x_in, g.const(a + "qkv.weight", np.ascontiguousarray(qkv_w, dtype=np.float32)),
+                       name=a + "qkv.MatMul")
+            q, k, v = g.op("Split", qkv, axis=2, outputs=3)  # equal thirds
+            context = g.op("MultiHeadAttention", q, k, v, g.const(a + "qkv.bias", qkv_b.astype(np.float32)), key_mask,
+                           bias, name=p + "attention", domain=MS, num_heads=shape.heads)
+        if expose:
+            exposed.append(context)
+        o = g.op("MatMul", context, g.const(a + "o.weight", np.ascontiguousarray(w_o, dtype=np.float32)),
+                 name=a + "o.MatMul")
         o = g.op("Add", o, g.const(a + "o.bias", w[a + "o.bias"]))
         x = layer_norm(g, w, g.op("Add", o, x), p + "attention.LayerNorm", shape.eps)
-        x = _feed_forward(g, w, x, p, shape.eps, fp32_channels.get(i))
+        if expose:
+            exposed.append(x)
+        ffn_in = smoothed(x, smooth.get("ffn"), p + "intermediate.smooth")
+        x = _feed_forward(g, w, ffn_in, x, p, shape.eps, int8.fp32_channels.get(i) if int8 is not None else None,
+                          smooth.get("ffn"), exposed if expose else None)
 
     model = finish_model(g, x, mask, shape.hidden)
-    if expose_ffn:
-        gelus = [node.output[0] for node in model.graph.node if node.op_type == "BiasGelu"]
-        model.graph.output.extend(helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in gelus)
+    if expose:
+        model.graph.output.extend(helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in exposed)
     return model
 
 
-def outlier_channels(files: ModelFiles, tensors: Mapping[str, np.ndarray], shape: MPNetShape) -> dict[int, np.ndarray]:
-    """Per layer, the FFN channels to keep in fp32 in the int8 graph: the OUTLIER_CHANNELS whose
-    GELU output reaches the largest magnitude on CALIBRATION_TEXTS.
+def outlier_channels(files: ModelFiles, tensors: Mapping[str, np.ndarray], shape: MPNetShape) -> Int8Plan:
+    """The int8 graph's plan, measured on CALIBRATION_TEXTS with the fp32 graph.
 
-    Dynamic int8 quantizes a MatMul's input with one scale per tensor, set by its largest value.
-    A few channels of the FFN output projection's input reach 25-100 where the rest stay below
-    ~8, so with them in, every other channel keeps only a handful of int8 steps: cosine to fp32
-    fell to 0.90 on demo abstracts. Without them it is 0.993 (bench/embed.py).
+    Per layer, the FFN channels to keep in fp32: the OUTLIER_CHANNELS whose GELU output reaches
+    the largest magnitude. Dynamic int8 quantizes a MatMul's input with one scale per tensor,
+    set by its largest value. A few channels of the FFN output projection's input reach 25-100
+    where the rest stay below ~8, so with them in, every other channel keeps only a handful of
+    int8 steps: cosine to fp32 fell to 0.90 on demo abstracts. Without them it is 0.993.
+
+    And per layer, SmoothQuant divisors for the other MatMuls' inputs (Int8Plan.smoothing):
+    s_j = max|x_j|^SMOOTH_ALPHA / max|W_j|^(1 - SMOOTH_ALPHA), from the same texts.
     """
     import onnxruntime as ort
 
     from .tokenizer import load_tokenizer
 
-    model = build_mpnet_graph(tensors, shape, expose_ffn=True)
+    model = build_mpnet_graph(tensors, shape, expose=True)
     options = ort.SessionOptions()
     options.log_severity_level = 3
     session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     tokenizer = load_tokenizer(files)
-    peak = np.zeros((shape.layers, shape.intermediate), dtype=np.float32)
+    kinds = ("qkv", "o", "ffn", "gelu")  # the order build_mpnet_graph exposes them in, per layer
+    peak = {kind: np.zeros((shape.layers, shape.intermediate if kind == "gelu" else shape.hidden), dtype=np.float32)
+            for kind in kinds}
     for text in CALIBRATION_TEXTS:
         ids = np.asarray([tokenizer.encode(text).ids], dtype=np.int64)
-        _, *gelus = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
-        for layer, values in enumerate(gelus):
-            peak[layer] = np.maximum(peak[layer], np.abs(values[0]).max(axis=0))
-    return {layer: np.sort(np.argsort(-peak[layer], kind="stable")[:OUTLIER_CHANNELS]) for layer in range(shape.layers)}
+        _, *values = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
+        for n, value in enumerate(values):
+            layer, kind = divmod(n, len(kinds))
+            peak[kinds[kind]][layer] = np.maximum(peak[kinds[kind]][layer], np.abs(value[0]).max(axis=0))
+    w = Weights(tensors, "MPNet")
+    fp32_channels, smoothing = {}, {}
+    for layer in range(shape.layers):
+        p = f"encoder.layer.{layer}."
+        fp32_channels[layer] = np.sort(np.argsort(-peak["gelu"][layer], kind="stable")[:OUTLIER_CHANNELS])
+        if not SMOOTH_ALPHA:
+            continue
+        weights = {  # (in, out) as the MatMuls use them
+            "qkv": np.concatenate([w[p + f"attention.attn.{n}.weight"].T for n in "qkv"], axis=1),
+            "o": w[p + "attention.attn.o.weight"].T,
+            "ffn": w[p + "intermediate.dense.weight"].T,
+        }
+        smoothing[layer] = {kind: _smoothing(peak[kind][layer], np.abs(weight).max(axis=1))
+                            for kind, weight in weights.items()}
+    return Int8Plan(fp32_channels=fp32_channels, smoothing=smoothing)
 
 
-def _feed_forward(g: Builder, w: Weights, x: str, p: str, eps: float, fp32: np.ndarray | None) -> str:
-    """LayerNorm(GELU(x·W1 + b1)·W2 + b2 + x), with the `fp32` channels in MatMuls of their own."""
+def _smoothing(x_peak: np.ndarray, w_peak: np.ndarray) -> np.ndarray:
+    s = np.maximum(x_peak, 1e-5) ** SMOOTH_ALPHA / np.maximum(w_peak, 1e-5) ** (1 - SMOOTH_ALPHA)
+    return (s / np.exp(np.log(s).mean())).astype(np.float32)  # geometric mean 1: weights keep their size
+
+
+def _feed_forward(g: Builder, w: Weights, x_in: str, residual: str, p: str, eps: float, fp32: np.ndarray | None,
+                  smooth: np.ndarray | None = None, exposed: list[str] | None = None) -> str:
+    """LayerNorm(GELU(x·W1 + b1)·W2 + b2 + x), with the `fp32` channels in MatMuls of their own.
+
+    x_in: x as the MatMul reads it (divided by `smooth` per channel, W1's rows multiplied by it).
+    """
     w1, b1 = w[p + "intermediate.dense.weight"].T, w[p + "intermediate.dense.bias"]  # (hidden, inter)
     w2, b2 = w[p + "output.dense.weight"].T, w[p + "output.dense.bias"]  # (inter, hidden)
+    if smooth is not None:
+        w1 = w1 * smooth[:, None]
     groups = [("", np.arange(w1.shape[1]))]
     if fp32 is not None and len(fp32):
         rest = np.setdiff1d(np.arange(w1.shape[1]), fp32)
         groups = [("", rest), ("fp32.", np.sort(np.asarray(fp32)))]
     out = None
     for tag, cols in groups:
-        h = g.op("MatMul", x, g.const(p + f"intermediate.dense.{tag}weight", np.ascontiguousarray(w1[:, cols])),
+        h = g.op("MatMul", x_in, g.const(p + f"intermediate.dense.{tag}weight", np.ascontiguousarray(w1[:, cols])),
                  name=p + f"intermediate.dense.{tag}MatMul")  # tag "fp32.": FP32_SUFFIX
         gelu = g.op("BiasGelu", h, g.const(p + f"intermediate.dense.{tag}bias", b1[cols]), domain=MS)
+        if exposed is not None:
+            exposed.append(gelu)
         part = g.op("MatMul", gelu, g.const(p + f"output.dense.{tag}weight", np.ascontiguousarray(w2[cols])),
                     name=p + f"output.dense.{tag}MatMul")
-        out = part if out is None else g.op("Add", out, part)
-    out = g.op("Add", out, g.const(p + "output.dense.bias", b2))
-    return layer_norm(g, w, g.op("Add", out, x), p + "output.LayerNorm", eps)
+        # The main part's bias first: onnxruntime folds a constant Add into the quantized MatMul.
+        out = g.op("Add", part, g.const(p + "output.dense.bias", b2)) if out is None else g.op("Add", out, part)
+    return layer_norm(g, w, g.op("Add", out, residual), p + "output.LayerNorm", eps)
