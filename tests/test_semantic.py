@@ -134,3 +134,13 @@ def test_queries_use_the_int8_twin_of_the_papers_model_unless_told_not_to(demo_r
     assert float(query_model.encode_query(text) @ demo_radar.embedder().encode_query(text)) > 0.98
     exact = Radar(settings.model_copy(update={"query_int8": False}))
     assert exact.query_embedder() is exact.embedder()
+
+
+def test_a_query_is_embedded_once_for_all_its_pages(demo_radar):
+    svc = demo_radar.search
+    before = svc.query_vector.cache_info()
+    first = svc.search("message passing networks that predict molecular properties", limit=5)
+    second = svc.search("message passing networks that predict molecular properties", limit=5, offset=5)
+    after = svc.query_vector.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
+    assert first.hits and not {h.paper.id for h in first.hits} & {h.paper.id for h in second.hits}

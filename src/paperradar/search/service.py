@@ -10,6 +10,7 @@ keyword index is corrected ("did you mean", `suggest`): the search runs with the
 
 from __future__ import annotations
 
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ CANDIDATES = 200  # from each retriever, before fusion
 FILTER_EXACT_MAX = 50_000  # filtered vector search is exact below this many matching papers
 PRF_DOCS = 3  # feedback documents; tuned with `paperradar eval` (docs/search.md)
 PRF_WEIGHT = 2.0
+QUERY_VECTORS = 1024  # query texts whose embedding a search service keeps
 # Keyword weight in hybrid fusion by kind of query (fusion.lexical_weight_for): up to SHORT_MAX
 # content words, more, and a query naming an acronym (None: by length like the others).
 LEXICAL_SHORT, LEXICAL_LONG, LEXICAL_ACRONYM, SHORT_MAX = 0.4, 0.1, None, 4
@@ -63,6 +65,15 @@ class SearchService:
         self.store, self.lexical, self.vectors = store, lexical, vectors
         self._embedder = embedder
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="embed-query")
+        # The next page of a search, its feed polled by a reader, a popular query: the same text
+        # again, whose embedding (1.5-3 ms with MiniLM, ~15 ms with MPNet) is kept. One cache per
+        # service, and a change of model makes a new service, so vectors of two models never mix.
+        self.query_vector = functools.lru_cache(maxsize=QUERY_VECTORS)(self._encode_query)
+
+    def _encode_query(self, text: str) -> np.ndarray:
+        vector = self._embedder().encode_query(text)
+        vector.setflags(write=False)  # shared by every search of this text
+        return vector
 
     def search(self, raw: str, *, limit: int = 20, offset: int = 0, mode: str = "hybrid") -> Results:
         """Raises QueryError for a query that cannot mean anything (bad filter value)."""
@@ -108,13 +119,13 @@ class SearchService:
         return [h for h in hits if paper_key(h.id) in passing][:k]
 
     def _embed_and_retrieve(self, q: Query, k: int, retrieve: bool) -> tuple[np.ndarray, list]:
-        qvec = self._embedder().encode_query(q.text)
+        qvec = self.query_vector(q.text)
         return qvec, (self._vector_hits(q, qvec, k) if retrieve else [])
 
     def _ranked(self, q: Query, mode: str, depth: int) -> tuple[list[tuple[str, float]], int]:
         k = max(CANDIDATES, depth)
         if mode == "vector":
-            hits = self._vector_hits(q, self._embedder().encode_query(q.text), k)
+            hits = self._vector_hits(q, self.query_vector(q.text), k)
             return [(h.id, h.score) for h in hits], len(hits)
         # The query's embedding (onnxruntime) and its retrieval by meaning (faiss) run on one
         # core while the keyword search (tantivy) runs on the other; all three release the GIL.
