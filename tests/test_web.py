@@ -73,6 +73,8 @@ def test_api_paper_and_404s(http):
     assert paper["id"] == hit["id"] and paper["seenOn"]
     missing = http.get("/api/papers/does-not-exist")
     assert missing.status_code == 404 and missing.json()["error"] == "no paper with id 'does-not-exist'"
+    old_style = http.get("/papers/hep-th/9901001")  # an old arXiv id's slash: a paper, not a list
+    assert old_style.status_code == 404 and "hep-th/9901001" in old_style.text
     page = http.get("/papers/does-not-exist")
     assert page.status_code == 404 and "Not found" in page.text
     assert http.get("/no/such/page").status_code == 404

@@ -69,10 +69,10 @@ def _search_page(request: Request, q: str, page: int, mode: str) -> HTMLResponse
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
 async def paper(request: Request, paper_id: str):
-    return await in_search_thread(request, _paper_page, request, paper_id)
+    return await in_search_thread(request, paper_page, request, paper_id)
 
 
-def _paper_page(request: Request, paper_id: str) -> HTMLResponse:
+def paper_page(request: Request, paper_id: str) -> HTMLResponse:
     radar = request.app.state.radar
     # The paper, its listing and its similar papers, kept until the store changes; the vector
     # count is in the key, so a paper's neighbours are found again once the follower embedded

@@ -17,7 +17,7 @@ from ..community.submit import SubmitRefused, submit as submit_paper
 from ..store import now as utcnow
 from . import csrf
 from .deps import AdminAccount, CurrentAccount, MaybeAccount, RadarDep, current_account, safe_next
-from .pages import paper as paper_page, render, render_cached
+from .pages import paper_page, render, render_cached
 
 router = APIRouter(include_in_schema=False)
 
