@@ -155,6 +155,10 @@ def test_highlighting_escapes_hostile_text_and_marks_stems():
     assert snip.startswith("… ") and snip.endswith(" …") and "<mark>normalizing</mark> <mark>flows</mark>" in snip
     assert len(snip) < 400
 
+    # control characters in the text itself never turn into tags (they stand for them inside)
+    odd = highlight.mark("a\x00flow\x01 <b>", m)
+    assert odd == "a\x00<mark>flow</mark>\x01 &lt;b&gt;" and "<b>" not in odd
+
 
 def test_highlighting_marks_whole_words_only_and_keeps_positions_in_any_script():
     from paperradar.search import highlight
