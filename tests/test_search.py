@@ -67,6 +67,17 @@ def test_exclusion(demo_radar):
         assert "image" not in (p.title + p.abstract).lower().replace("images", "image").split()
 
 
+
+def test_a_page_of_results_says_whether_another_follows(demo_radar):
+    search = demo_radar.search
+    matching = [h.paper.id for h in search.search("inversion", limit=200, mode="lexical").hits]
+    assert 6 < len(matching) < 200
+    first = search.search("inversion", limit=5, mode="lexical")
+    assert [h.paper.id for h in first.hits] == matching[:5] and first.more
+    last = search.search("inversion", limit=5, offset=len(matching) - 3, mode="lexical")
+    assert [h.paper.id for h in last.hits] == matching[-3:] and not last.more
+    assert search.search("inversion", limit=5).more  # hybrid, too
+
 def test_highlight_marks_stems_and_escapes(demo_radar):
     hit = demo_radar.search.search("normalizing flows", limit=1).hits[0]
     assert "<mark>Normalizing</mark>" in hit.title_html and "<mark>Flows</mark>" in hit.title_html

@@ -65,6 +65,12 @@ def test_api_search_shape_and_order(http):
     assert {"id", "title", "summary", "score", "authors", "publishedAt"} <= set(items[0])
     scores = [i["score"] for i in items]
     assert scores == sorted(scores, reverse=True)
+    # the next page is linked (as GitHub's API does), and continues where this one ended
+    r = http.get("/api/papers/search", params={"q": "normalizing flows", "limit": 5, "mode": "lexical"})
+    nxt = r.links["next"]["url"]
+    assert "offset=5" in nxt and "mode=lexical" in nxt
+    more = http.get(nxt).json()
+    assert more and not {i["id"] for i in more} & {i["id"] for i in r.json()}
 
 
 def test_api_paper_and_404s(http):

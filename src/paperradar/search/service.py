@@ -55,6 +55,7 @@ class Results:
     mode: str = "hybrid"
     notice: str | None = None  # e.g. why the mode asked for was not available
     suggestion: suggest.Suggestion | None = None  # the query as corrected, when a word matched nothing
+    more: bool = False  # another page of results follows this one
 
 
 class SearchService:
@@ -92,13 +93,16 @@ class SearchService:
         if mode != "lexical" and q.has_text and not self._vectors_ready():
             notice = "search by meaning is unavailable (see `paperradar stats`); showing keyword results"
             mode = "lexical"
+        # One result past the page says whether another page follows; only the page's own
+        # results are fetched from the store and highlighted.
         if mode == "lexical" or not q.has_text:
-            found, total = self.lexical.search(q, limit=limit, offset=offset)
+            found, total = self.lexical.search(q, limit=limit + 1, offset=offset)
             scored = [(h.id, h.score) for h in found]
         else:
-            scored, total = self._ranked(q, mode, offset + limit)
-            scored = scored[offset:offset + limit]
-        return Results(q, self._hits(q, scored), total, mode if q.has_text else "lexical", notice, suggestion)
+            scored, total = self._ranked(q, mode, offset + limit + 1)
+            scored = scored[offset:offset + limit + 1]
+        return Results(q, self._hits(q, scored[:limit]), total, mode if q.has_text else "lexical", notice, suggestion,
+                       more=len(scored) > limit)
 
     def _texts(self, ids: list[str]) -> list[str]:
         return [f"{p.title} {p.abstract}" for p in self.store.get_papers(ids).values()]

@@ -48,13 +48,13 @@ def _search(request: Request, response: Response, radar, q: str, limit: int, off
         if len(papers) > limit:
             next_link(request, response, offset=offset + limit)
         return [paper_json(p, listing=listings.get(p.id)) for p in papers[:limit]]
-    results = radar.search.search(q, limit=limit + 1, offset=offset, mode=mode)
+    results = radar.search.search(q, limit=limit, offset=offset, mode=mode)
     if results.suggestion:
         # A header, not a field: Hugging Face clients parse the body as a list of papers.
         # Percent-encoded UTF-8, as a header carries only ASCII safely.
         response.headers["X-Did-You-Mean"] = quote(results.suggestion.query, safe="")
-    hits = results.hits[:limit]
-    if len(results.hits) > limit:
+    hits = results.hits
+    if results.more:
         next_link(request, response, offset=offset + limit)
     listings = radar.store.get_listings([h.paper.id for h in hits])
     return [hit_json(h, listings.get(h.paper.id)) for h in hits]

@@ -59,11 +59,8 @@ async def search(request: Request, q: str = Query("", max_length=MAX_QUERY), pag
 def _search_page(request: Request, q: str, page: int, mode: str) -> HTMLResponse:
     radar = request.app.state.radar
     size = radar.settings.page_size
-    results = radar.search.search(q, limit=size + 1, offset=(page - 1) * size, mode=mode) if q.strip() else None
-    has_next = bool(results and len(results.hits) > size)
-    if results:
-        results.hits = results.hits[:size]
-    return render(request, "search.html", {"q": q, "results": results, "page": page, "has_next": has_next,
+    results = radar.search.search(q, limit=size, offset=(page - 1) * size, mode=mode) if q.strip() else None
+    return render(request, "search.html", {"q": q, "results": results, "page": page, "has_next": bool(results and results.more),
                                            "mode": mode})
 
 
