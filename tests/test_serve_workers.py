@@ -1,6 +1,7 @@
 """`paperradar serve --workers 2` as a real subprocess on SQLite: two processes answer on one
-port, a paper another process ingests is found by keyword in both within 2 s of its commit, a
-worker that dies is replaced, and Ctrl-C stops them all with one line and no traceback."""
+port, each listening on a socket of its own, a paper another process ingests is found by keyword
+in both within 2 s of its commit, a worker that dies is replaced (new connections are answered
+meanwhile), and Ctrl-C stops them all with one line and no traceback."""
 
 from __future__ import annotations
 
@@ -94,6 +95,25 @@ def finds(client: httpx.Client, pid: int, q: str, mode: str = "lexical") -> bool
     return found if client.get("/health").json()["pid"] == pid else None
 
 
+def listening_inodes(port: int) -> set[str]:
+    """Inodes of the sockets listening on `port` (Linux: /proc/net/tcp, state 0A)."""
+    found = set()
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+            found.add(fields[9])
+    return found
+
+
+def socket_inodes(pid: int) -> set[str]:
+    out = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        target = os.readlink(f"/proc/{pid}/fd/{fd}") if os.path.exists(f"/proc/{pid}/fd/{fd}") else ""
+        if target.startswith("socket:["):
+            out.add(target[8:-1])
+    return out
+
+
 @pytest.fixture
 def server(tmp_path):
     s = Server(tmp_path / "data", free_port())
@@ -107,6 +127,11 @@ def test_two_workers_answer_and_both_find_a_paper_ingested_by_another_process(se
     assert "starting 2 web workers\n" in server.lines
     clients = server.connections_by_pid(2)
     assert server.proc.pid not in clients  # the parent only supervises
+    # Each worker accepts from a socket of its own (a shared one sends most connections to the
+    # busiest process: web/workers.py); the parent listens on none.
+    listening = listening_inodes(server.port)
+    assert len(listening) == 2 and all(len(socket_inodes(pid) & listening) == 1 for pid in clients)
+    assert not socket_inodes(server.proc.pid) & listening
     for pid, client in clients.items():
         assert finds(client, pid, WORD) is False
 
@@ -145,6 +170,10 @@ def test_a_dead_worker_is_replaced_and_ctrl_c_stops_all_with_one_line(server):
     os.kill(victim, signal.SIGKILL)
     assert server.wait_for_line("warning: web worker", 30) == \
         f"warning: web worker {victim} stopped (killed by signal 9); starting another\n"
+    # Meanwhile every new connection is answered at once: none waits on the dead one's socket.
+    for _ in range(10):
+        with httpx.Client(base_url=server.url, timeout=5) as client:
+            assert client.get("/health").json()["pid"] != victim
     fresh = server.connections_by_pid(2, timeout=120)
     pids = set(fresh)
     assert survivor in pids and victim not in pids

@@ -1,15 +1,14 @@
 """`paperradar serve`: load the demo corpus into an empty store, index, serve the web app.
 
 With `--workers N` (default: one per core) the one-time work (demo load, index sync, topic fit)
-is done once here, then N processes serve the one bound socket (uvicorn's supervisor: a worker
-that dies is replaced; one that cannot start stops the server with its reason). Each worker
-keeps its own index replicas fresh by following the store (web/serving.py). `--workers 1`
-serves from this process.
+is done once here, holding the port, then N processes serve it, each on a socket of its own
+(web/workers.py; uvicorn's supervisor: a worker that dies is replaced; one that cannot start
+stops the server with its reason). Each worker keeps its own index replicas fresh by following
+the store (web/serving.py). `--workers 1` serves from this process.
 """
 
 from __future__ import annotations
 
-import errno
 import socket
 from typing import Optional
 
@@ -26,19 +25,12 @@ from .common import err, settings, sync_indexes
 def listening_socket(host: str, port: int) -> socket.socket:
     """The server's socket, bound before anything else happens: a busy port is a one-line error
     at once, not a "serving at" line (after loading the corpus) followed by uvicorn's error."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    # As uvicorn does: a restart need not wait for the old connections' TIME_WAIT to pass.
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    from ..web.workers import bind
+
     try:
-        sock.bind((host, port))
+        return bind(host, port)
     except OSError as e:
-        sock.close()
-        if e.errno == errno.EADDRINUSE:
-            raise UserError(f"port {port} on {host} is in use (another paperradar serve?); "
-                            "stop it or choose another with --port") from None
-        raise UserError(f"cannot listen on {host} port {port}: {e.strerror or e}") from None
-    return sock
+        raise UserError(e.strerror) from None
 
 
 def worker_count(asked: int) -> int:
@@ -125,17 +117,21 @@ def _serve_workers(s: Settings, sock: socket.socket, n: int) -> None:
     settings_for_workers(s.model_copy(update={"data_dir": s.data_dir.resolve()}))
     config = uvicorn.Config("paperradar.web.serving:worker_app", factory=True, host=s.host, port=s.port,
                             workers=n, log_level="warning")
-    supervisor = _supervisor(config, sock)
+    sock.close()  # it held the port while this process prepared; each worker binds its own
+    supervisor = _supervisor(config)
     supervisor.run()
     if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes):
         raise UserError("the web workers could not start (the reason is above)")
     err.print(f"paperradar stopped ({n} web workers)", highlight=False)
 
 
-def _supervisor(config, sock: socket.socket):
+def _supervisor(config):
     from uvicorn.supervisors.multiprocess import Multiprocess
 
     from ..web.serving import STARTUP_FAILURE
+    from ..web.workers import use_own_sockets
+
+    use_own_sockets()
 
     class Supervisor(Multiprocess):
         """uvicorn's, saying (at the default log level) when a worker died and is replaced."""
@@ -150,7 +146,7 @@ def _supervisor(config, sock: socket.socket):
                                   highlight=False)
             super().keep_subprocess_alive()
 
-    return Supervisor(config, sockets=[sock])
+    return Supervisor(config, sockets=[])
 
 
 def register(app: typer.Typer) -> None:

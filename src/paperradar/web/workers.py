@@ -1,0 +1,62 @@
+"""How the web processes of `serve --workers N` get their connections: a listening socket each.
+
+With one socket shared by every process, Linux wakes the process that waited last first, so the
+busiest process, which waits in short gaps between requests, accepts most new connections, and a
+keep-alive connection stays where it was accepted: in 2 of 6 runs of bench/scaleout.py's
+keyword load (8 connections, 2 processes) every connection was on one process, the other idle,
+at 40% of the throughput of the balanced runs. Each worker therefore listens on a socket of
+its own bound to the same port (SO_REUSEPORT), and the kernel spreads new connections over them
+by a hash of their addresses: both processes busy in every run since. A worker that dies takes
+its socket with it, so new connections go to the living ones until its replacement binds again.
+(Closing keep-alive connections every 20 requests, so that a bad draw would not last, cost a
+third of the throughput: it was dropped.)
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import sys
+
+from uvicorn.supervisors import multiprocess
+
+
+def bind(host: str, port: int, *, shared: bool = False) -> socket.socket:
+    """A socket bound to (host, port); `shared`: other `shared` sockets may bind it too.
+
+    Raises OSError with a message saying what to do (a busy port, an address not ours)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    # As uvicorn does: a restart need not wait for the old connections' TIME_WAIT to pass.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            raise OSError(e.errno, f"port {port} on {host} is in use (another paperradar serve?); "
+                                   "stop it or choose another with --port") from None
+        raise OSError(e.errno, f"cannot listen on {host} port {port}: {e.strerror or e}") from None
+    return sock
+
+
+class OwnSocketProcess(multiprocess.Process):
+    """uvicorn's worker process, serving a socket of its own instead of its parent's."""
+
+    def target(self, sockets: list[socket.socket] | None = None) -> None:  # runs in the worker
+        from .serving import STARTUP_FAILURE
+
+        try:
+            sock = bind(self.config.host, self.config.port, shared=True)
+        except OSError as e:
+            print(f"error: web worker cannot start: {e.strerror}", file=sys.stderr, flush=True)
+            sys.exit(STARTUP_FAILURE)
+        super().target([sock])
+
+
+def use_own_sockets() -> None:
+    """Make uvicorn's supervisor start `OwnSocketProcess`es (it names its process class at each
+    start and restart of a worker)."""
+    multiprocess.Process = OwnSocketProcess
