@@ -2,7 +2,11 @@
 papers' titles and abstracts, served as JSON by a minimal Starlette app (uvicorn, the same number
 of worker processes as our server; one read-only sqlite3 connection per thread).
 
-    FTS5_DB=path.db python -m uvicorn --factory --app-dir bench fts5_app:create_app --workers 2
+    FTS5_DB=path.db python bench/fts5_app.py --port 8001 --workers 2
+
+Each worker listens on a socket of its own bound to the port (SO_REUSEPORT), as `paperradar
+serve`'s do: with uvicorn's one shared socket, a run could find all of its connections on one
+process (paperradar/web/workers.py), and the comparison would flatter us.
 
 `GET /search?q=words` answers the top 20 by FTS5's bm25 rank: `... MATCH ? ORDER BY rank LIMIT 20`
 with the query's words OR-ed (as our keyword search ranks any of the words, not only all).
@@ -11,8 +15,11 @@ with the query's words OR-ed (as our keyword search ranks any of the words, not 
 
 from __future__ import annotations
 
+import argparse
+import multiprocessing
 import os
 import re
+import socket
 import sqlite3
 import threading
 from pathlib import Path
@@ -70,3 +77,29 @@ def create_app() -> Starlette:
         return JSONResponse([{"id": r[0], "title": r[1], "abstract": r[2]} for r in rows])
 
     return Starlette(routes=[Route("/search", search)])
+
+
+def _serve(port: int) -> None:
+    import uvicorn
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", port))
+    uvicorn.Server(uvicorn.Config(create_app(), log_level="warning")).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description="SQLite FTS5 BM25 search as JSON (FTS5_DB names the database)")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--workers", type=int, default=2)
+    a = ap.parse_args()
+    workers = [multiprocessing.get_context("spawn").Process(target=_serve, args=(a.port,)) for _ in range(a.workers)]
+    for w in workers:
+        w.start()
+    try:
+        for w in workers:
+            w.join()
+    except KeyboardInterrupt:  # the bench stops the process group with SIGINT: each worker ends itself
+        for w in workers:
+            w.join(30)

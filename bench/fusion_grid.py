@@ -39,6 +39,24 @@ GRID = {"short": (0.3, 0.4, 0.5), "long": (0.05, 0.1, 0.2), "prf_docs": (0, 3, 5
         "k": (100, 200), "acronym": (None, 0.5), "short_max": (3, 4, 5)}
 
 
+def open_set(cache: Path, name: str) -> tuple[Radar, list]:
+    """Dev set `name`'s corpus as `bench/eval_all.py` loaded it under `cache` for the settings'
+    model, its indexes caught up, and its judged queries."""
+    model = Settings().embedding_name
+    prefix, queries = SETS[name]
+    folders = sorted(f for f in cache.glob(f"{prefix}*") if (f / "eval-loaded.json").is_file()
+                     and f"-{model}-" in f.name)
+    if not folders:
+        sys.exit(f"{name}: no loaded corpus for {model} under {cache}: run bench/eval_all.py first")
+    r = Radar(Settings(data_dir=folders[0], models_dir=Settings().model_cache))
+    r.sync_indexes()  # an index left behind (or rebuilt by a newer version) catches up from the store
+    if r.vectors is None or not len(r.vectors):
+        sys.exit(f"{name}: no vectors in {folders[0]} ({r.vector_problem or 'empty index'})")
+    judged = (beir_queries(queries, json.loads((folders[0] / "eval-loaded.json").read_text())["beir"])
+              if name == "cranfield" else load_queries(queries, r.store))
+    return r, judged
+
+
 def retrieve(r: Radar, text: str, k: int) -> dict | None:
     """What `_ranked` computes before fusing, for the deepest k (no filters in judged queries)."""
     s = r.search
@@ -89,17 +107,7 @@ def main() -> None:
     deepest = max(GRID["k"])
     cached: dict[str, list] = {}
     for name in names:
-        prefix, queries = SETS[name]
-        folders = sorted(f for f in a.cache.glob(f"{prefix}*") if (f / "eval-loaded.json").is_file()
-                         and f"-{model}-" in f.name)
-        if not folders:
-            sys.exit(f"{name}: no loaded corpus for {model} under {a.cache}: run bench/eval_all.py first")
-        r = Radar(Settings(data_dir=folders[0], models_dir=Settings().model_cache))
-        r.sync_indexes()  # an index left behind (or rebuilt by a newer version) catches up from the store
-        if r.vectors is None or not len(r.vectors):
-            sys.exit(f"{name}: no vectors in {folders[0]} ({r.vector_problem or 'empty index'})")
-        judged = (beir_queries(queries, json.loads((folders[0] / "eval-loaded.json").read_text())["beir"])
-                  if name == "cranfield" else load_queries(queries, r.store))
+        r, judged = open_set(a.cache, name)
         cached[name] = [(q, retrieve(r, q.query, deepest)) for q in judged]
         r.close()
     code = (service.LEXICAL_SHORT, service.LEXICAL_LONG, service.PRF_DOCS, service.PRF_WEIGHT, service.CANDIDATES,

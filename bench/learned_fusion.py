@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import pickle
 import re
@@ -54,15 +53,14 @@ import numpy as np
 
 from paperradar.config import Settings
 from paperradar.embed import paper_text
-from paperradar.evalsets import beir_queries
-from paperradar.evaluate import load_queries, paired_bootstrap
+from paperradar.evaluate import paired_bootstrap
 from paperradar.radar import Radar
 from paperradar.search import analyze, fusion, metrics, service
 from paperradar.search.lexical import LexicalIndex
 from paperradar.search.query import parse
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fusion_grid import fuse, retrieve  # noqa: E402
+from fusion_grid import fuse, open_set, retrieve  # noqa: E402
 from lexical_variants import SETS  # noqa: E402
 
 SEED = 15
@@ -352,15 +350,7 @@ def main() -> None:
     else:
         dev, pseudo = {}, []
         for name in a.sets.split(","):
-            prefix, queries = SETS[name]
-            folders = sorted(f for f in a.cache.glob(f"{prefix}*") if (f / "eval-loaded.json").is_file()
-                             and f"-{model}-" in f.name)
-            if not folders:
-                sys.exit(f"{name}: no loaded corpus for {model} under {a.cache}: run bench/eval_all.py first")
-            r = Radar(Settings(data_dir=folders[0], models_dir=Settings().model_cache))
-            r.sync_indexes()
-            judged = (beir_queries(queries, json.loads((folders[0] / "eval-loaded.json").read_text())["beir"])
-                      if name == "cranfield" else load_queries(queries, r.store))
+            r, judged = open_set(a.cache, name)
             dev[name] = []
             for q in judged:
                 c = retrieve(r, q.query, K)

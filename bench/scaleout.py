@@ -267,9 +267,8 @@ class FtsServe:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.TemporaryFile("w+")
-        self.proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "--app-dir", str(Path(__file__).parent),
-                                      "fts5_app:create_app", "--workers", str(workers), "--port", str(self.port),
-                                      "--log-level", "warning"], env={**os.environ, "FTS5_DB": str(db)},
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "fts5_app.py"), "--workers", str(workers),
+                                      "--port", str(self.port)], env={**os.environ, "FTS5_DB": str(db)},
                                      stdout=self.log, stderr=self.log, start_new_session=True)
         for _ in range(600):
             try:
