@@ -111,27 +111,31 @@ def _serve_workers(s: Settings, sock: socket.socket, n: int) -> None:
     import uvicorn
 
     from ..web.serving import STARTUP_FAILURE, settings_for_workers
+    from ..web.workers import OWN_SOCKETS
 
     # Workers are spawned by uvicorn's supervisor: its parent/child health pings, restarts and
     # signal handling (SIGINT/SIGTERM stop all, SIGHUP replaces them one by one) are well tried.
     settings_for_workers(s.model_copy(update={"data_dir": s.data_dir.resolve()}))
     config = uvicorn.Config("paperradar.web.serving:worker_app", factory=True, host=s.host, port=s.port,
                             workers=n, log_level="warning")
-    sock.close()  # it held the port while this process prepared; each worker binds its own
-    supervisor = _supervisor(config)
+    if OWN_SOCKETS:
+        sock.close()  # it held the port while this process prepared; each worker binds its own
+    supervisor = _supervisor(config, None if OWN_SOCKETS else sock)
     supervisor.run()
     if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes):
         raise UserError("the web workers could not start (the reason is above)")
     err.print(f"paperradar stopped ({n} web workers)", highlight=False)
 
 
-def _supervisor(config):
+def _supervisor(config, shared: socket.socket | None):
+    """uvicorn's supervisor; its workers serve `shared`, or else each a socket of its own."""
     from uvicorn.supervisors.multiprocess import Multiprocess
 
     from ..web.serving import STARTUP_FAILURE
     from ..web.workers import use_own_sockets
 
-    use_own_sockets()
+    if shared is None:
+        use_own_sockets()
 
     class Supervisor(Multiprocess):
         """uvicorn's, saying (at the default log level) when a worker died and is replaced."""
@@ -146,7 +150,7 @@ def _supervisor(config):
                                   highlight=False)
             super().keep_subprocess_alive()
 
-    return Supervisor(config, sockets=[])
+    return Supervisor(config, sockets=[] if shared is None else [shared])
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,8 @@ at 40% of the throughput of the balanced runs. Each worker therefore listens on 
 its own bound to the same port (SO_REUSEPORT), and the kernel spreads new connections over them
 by a hash of their addresses: both processes busy in every run since. A worker that dies takes
 its socket with it, so new connections go to the living ones until its replacement binds again.
+Only on Linux: elsewhere (macOS, the BSDs) SO_REUSEPORT does not spread TCP connections, so the
+workers share their parent's socket there.
 (Closing keep-alive connections every 20 requests, so that a bad draw would not last, cost a
 third of the throughput: it was dropped.)
 """
@@ -19,6 +21,9 @@ import socket
 import sys
 
 from uvicorn.supervisors import multiprocess
+
+
+OWN_SOCKETS = sys.platform.startswith("linux")
 
 
 def bind(host: str, port: int, *, shared: bool = False) -> socket.socket:
