@@ -60,8 +60,8 @@ def _search_page(request: Request, q: str, page: int, mode: str) -> HTMLResponse
     radar = request.app.state.radar
     size = radar.settings.page_size
     results = radar.search.search(q, limit=size, offset=(page - 1) * size, mode=mode) if q.strip() else None
-    return render(request, "search.html", {"q": q, "results": results, "page": page, "has_next": bool(results and results.more),
-                                           "mode": mode})
+    return render(request, "search.html", {"q": q, "results": results, "page": page,
+                                           "has_next": bool(results and results.more), "mode": mode})
 
 
 @router.get("/papers/{paper_id:path}", response_class=HTMLResponse)
