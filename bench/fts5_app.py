@@ -103,3 +103,4 @@ if __name__ == "__main__":
     except KeyboardInterrupt:  # the bench stops the process group with SIGINT: each worker ends itself
         for w in workers:
             w.join(30)
+    raise SystemExit(max(abs(w.exitcode or 0) for w in workers))

@@ -271,12 +271,15 @@ class FtsServe:
                                       "--port", str(self.port)], env={**os.environ, "FTS5_DB": str(db)},
                                      stdout=self.log, stderr=self.log, start_new_session=True)
         for _ in range(600):
+            if self.proc.poll() is not None:
+                break
             try:
                 httpx.get(f"{self.url}/search", params={"q": "model"}, timeout=5).raise_for_status()
                 return
             except httpx.TransportError:
                 time.sleep(0.2)
-        raise SystemExit("the FTS5 app did not start")
+        self.log.seek(0)
+        raise SystemExit(f"the FTS5 app did not start:\n{self.log.read()[-2000:]}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -109,7 +109,10 @@ def listening_inodes(port: int) -> set[str]:
 def socket_inodes(pid: int) -> set[str]:
     out = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
-        target = os.readlink(f"/proc/{pid}/fd/{fd}") if os.path.exists(f"/proc/{pid}/fd/{fd}") else ""
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:  # closed since the listing
+            continue
         if target.startswith("socket:["):
             out.add(target[8:-1])
     return out
@@ -190,3 +193,19 @@ def test_a_dead_worker_is_replaced_and_ctrl_c_stops_all_with_one_line(server):
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+@pytest.mark.skipif(not OWN_SOCKETS, reason="workers bind sockets of their own only on Linux")
+def test_the_parents_guard_lets_its_workers_bind_the_port_and_no_other_server():
+    from paperradar.web.workers import bind, guard
+
+    port = free_port()
+    held = guard("127.0.0.1", port)
+    try:
+        with pytest.raises(OSError, match=f"port {port} on 127.0.0.1 is in use"):
+            bind("127.0.0.1", port)  # another server's busy-port check, before any worker listens
+        worker = bind("127.0.0.1", port, shared=True)
+        worker.listen()
+        worker.close()
+    finally:
+        held.close()

@@ -55,6 +55,7 @@ def serve(
         s.port = port
     n = worker_count(s.workers if workers is None else workers)
     sock = listening_socket(s.host, s.port)
+    s.port = sock.getsockname()[1]  # the port itself when asked for 0 (any free one): workers bind that
     try:
         r = Radar(s)
         try:
@@ -111,17 +112,26 @@ def _serve_workers(s: Settings, sock: socket.socket, n: int) -> None:
     import uvicorn
 
     from ..web.serving import STARTUP_FAILURE, settings_for_workers
-    from ..web.workers import OWN_SOCKETS
+    from ..web.workers import OWN_SOCKETS, guard
 
     # Workers are spawned by uvicorn's supervisor: its parent/child health pings, restarts and
     # signal handling (SIGINT/SIGTERM stop all, SIGHUP replaces them one by one) are well tried.
     settings_for_workers(s.model_copy(update={"data_dir": s.data_dir.resolve()}))
     config = uvicorn.Config("paperradar.web.serving:worker_app", factory=True, host=s.host, port=s.port,
                             workers=n, log_level="warning")
-    if OWN_SOCKETS:
-        sock.close()  # it held the port while this process prepared; each worker binds its own
-    supervisor = _supervisor(config, None if OWN_SOCKETS else sock)
-    supervisor.run()
+    held = None
+    if OWN_SOCKETS:  # each worker binds a socket of its own; this process keeps only a guard
+        sock.close()
+        try:
+            held = guard(s.host, s.port)
+        except OSError as e:
+            raise UserError(e.strerror) from None
+    try:
+        supervisor = _supervisor(config, None if OWN_SOCKETS else sock)
+        supervisor.run()
+    finally:
+        if held is not None:
+            held.close()
     if any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes):
         raise UserError("the web workers could not start (the reason is above)")
     err.print(f"paperradar stopped ({n} web workers)", highlight=False)

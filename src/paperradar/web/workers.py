@@ -7,8 +7,11 @@ keyword load (8 connections, 2 processes) every connection was on one process, t
 at 40% of the throughput of the balanced runs. Each worker therefore listens on a socket of
 its own bound to the same port (SO_REUSEPORT), and the kernel spreads new connections over them
 by a hash of their addresses: both processes busy in every run since. A worker that dies takes
-its socket with it, so new connections go to the living ones until its replacement binds again.
-Only on Linux: elsewhere (macOS, the BSDs) SO_REUSEPORT does not spread TCP connections, so the
+its socket with it, so new connections go to the living ones until its replacement listens
+again (the connections already queued on its socket are reset, unless the kernel migrates them:
+`net.ipv4.tcp_migrate_req=1`, docs/deploy.md). While the workers serve, the parent holds a
+guard socket on the port (SO_REUSEPORT, never listening), so another `paperradar serve` there
+fails at once with its one-line error instead of sharing the port. Only on Linux: elsewhere (macOS, the BSDs) SO_REUSEPORT does not spread TCP connections, so the
 workers share their parent's socket there.
 (Closing keep-alive connections every 20 requests, so that a bad draw would not last, cost a
 third of the throughput: it was dropped.)
@@ -44,6 +47,22 @@ def bind(host: str, port: int, *, shared: bool = False) -> socket.socket:
             raise OSError(e.errno, f"port {port} on {host} is in use (another paperradar serve?); "
                                    "stop it or choose another with --port") from None
         raise OSError(e.errno, f"cannot listen on {host} port {port}: {e.strerror or e}") from None
+    return sock
+
+
+def guard(host: str, port: int) -> socket.socket:
+    """The parent's hold on the port while its workers bind their own sockets to it: shared
+    (theirs may join it) but without SO_REUSEADDR, so a socket that does not share, as the
+    busy-port check of another server, cannot bind. It never listens, so it takes no connections."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise OSError(e.errno, f"port {port} on {host} was taken while paperradar prepared to serve; "
+                               "stop the other server or choose another port with --port") from None
     return sock
 
 
