@@ -11,8 +11,9 @@ its socket with it, so new connections go to the living ones until its replaceme
 again (the connections already queued on its socket are reset, unless the kernel migrates them:
 `net.ipv4.tcp_migrate_req=1`, docs/deploy.md). While the workers serve, the parent holds a
 guard socket on the port (SO_REUSEPORT, never listening), so another `paperradar serve` there
-fails at once with its one-line error instead of sharing the port. Only on Linux: elsewhere (macOS, the BSDs) SO_REUSEPORT does not spread TCP connections, so the
-workers share their parent's socket there.
+fails at once with its one-line error instead of sharing the port. Only on Linux: elsewhere
+(macOS, the BSDs) SO_REUSEPORT does not spread TCP connections, so the workers share their
+parent's socket there.
 (Closing keep-alive connections every 20 requests, so that a bad draw would not last, cost a
 third of the throughput: it was dropped.)
 """
@@ -33,36 +34,33 @@ def bind(host: str, port: int, *, shared: bool = False) -> socket.socket:
     """A socket bound to (host, port); `shared`: other `shared` sockets may bind it too.
 
     Raises OSError with a message saying what to do (a busy port, an address not ours)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    # As uvicorn does: a restart need not wait for the old connections' TIME_WAIT to pass.
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if shared:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as e:
-        sock.close()
-        if e.errno == errno.EADDRINUSE:
-            raise OSError(e.errno, f"port {port} on {host} is in use (another paperradar serve?); "
-                                   "stop it or choose another with --port") from None
-        raise OSError(e.errno, f"cannot listen on {host} port {port}: {e.strerror or e}") from None
-    return sock
+    # SO_REUSEADDR as uvicorn sets it: a restart need not wait for old connections' TIME_WAIT.
+    options = [socket.SO_REUSEADDR] + ([socket.SO_REUSEPORT] if shared else [])
+    return _bound(host, port, options, f"port {port} on {host} is in use (another paperradar serve?); "
+                                       "stop it or choose another with --port")
 
 
 def guard(host: str, port: int) -> socket.socket:
     """The parent's hold on the port while its workers bind their own sockets to it: shared
     (theirs may join it) but without SO_REUSEADDR, so a socket that does not share, as the
     busy-port check of another server, cannot bind. It never listens, so it takes no connections."""
+    return _bound(host, port, [socket.SO_REUSEPORT], f"port {port} on {host} was taken while paperradar "
+                                                     "prepared to serve; stop the other server or choose "
+                                                     "another port with --port")
+
+
+def _bound(host: str, port: int, options: list[int], busy: str) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    for option in options:
+        sock.setsockopt(socket.SOL_SOCKET, option, 1)
     try:
         sock.bind((host, port))
     except OSError as e:
         sock.close()
-        raise OSError(e.errno, f"port {port} on {host} was taken while paperradar prepared to serve; "
-                               "stop the other server or choose another port with --port") from None
+        if e.errno == errno.EADDRINUSE:
+            raise OSError(e.errno, busy) from None
+        raise OSError(e.errno, f"cannot listen on {host} port {port}: {e.strerror or e}") from None
     return sock
 
 
