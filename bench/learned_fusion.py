@@ -108,12 +108,12 @@ def features(c: dict) -> dict:
     cos = matrix @ qvec
 
     def fused_with(w: float):
-        s1 = w * bm25 / top + (1 - w) * _minmax(cos)
+        s1 = fusion.weighted_arrays(bm25, cos, w)
         first = sorted(range(len(ids)), key=lambda i: (-s1[i], ids[i]))[:service.PRF_DOCS]
         q2 = qvec + service.PRF_WEIGHT * matrix[first].mean(axis=0)
         q2 /= np.linalg.norm(q2) or 1.0
         cos2 = matrix @ q2
-        return w * bm25 / top + (1 - w) * _minmax(cos2), cos2
+        return fusion.weighted_arrays(bm25, cos2, w), cos2
 
     by_w = {}
     for w in WS:
