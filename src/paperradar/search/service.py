@@ -22,6 +22,7 @@ from markupsafe import Markup
 from ..models import Paper
 from ..store import Store
 from . import analyze, fusion, highlight, suggest
+from .recent_papers import RecentPapers
 from .keys import paper_key
 from .lexical import LexicalIndex
 from .query import Query, parse
@@ -70,6 +71,7 @@ class SearchService:
         # again, whose embedding (1.5-3 ms with MiniLM, ~15 ms with MPNet) is kept. One cache per
         # service, and a change of model makes a new service, so vectors of two models never mix.
         self.query_vector = functools.lru_cache(maxsize=QUERY_VECTORS)(self._encode_query)
+        self.papers = RecentPapers(store.get_papers, lexical.state_stamp)
 
     def _encode_query(self, text: str) -> np.ndarray:
         vector = self._embedder().encode_query(text)
@@ -105,7 +107,7 @@ class SearchService:
                        more=len(scored) > limit)
 
     def _texts(self, ids: list[str]) -> list[str]:
-        return [f"{p.title} {p.abstract}" for p in self.store.get_papers(ids).values()]
+        return [f"{p.title} {p.abstract}" for p in self.papers.get(ids).values()]
 
     def _vectors_ready(self) -> bool:
         return self.vectors is not None and len(self.vectors) > 0 and self._embedder is not None
@@ -184,7 +186,7 @@ class SearchService:
         return hits[:limit]
 
     def _hits(self, q: Query, scored: list[tuple[str, float]]) -> list[Hit]:
-        papers = self.store.get_papers([pid for pid, _ in scored])
+        papers = self.papers.get([pid for pid, _ in scored])
         m = highlight.matcher(q.terms + [w for p in q.phrases for w in p])
         hits = []
         for pid, score in scored:

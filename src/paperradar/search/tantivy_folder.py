@@ -103,6 +103,15 @@ class TantivyFolder:
     def _state(self) -> dict:
         return self._read_state() or {}
 
+    def state_stamp(self) -> tuple[int, int] | None:
+        """Changes whenever the index's state is written (every sync and repair, in any process):
+        a stat, no read."""
+        try:
+            st = self._state_file.stat()
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns
+
     def _write_state(self, state: dict) -> None:
         tmp = self._state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state))
