@@ -21,7 +21,7 @@ ROW_CACHE = 50_000  # rows read for exact scores kept in memory (75 MB at 384 di
 class VectorHit:
     id: str
     score: float
-    vector: np.ndarray | None = None  # when the index read it anyway (pgvector): no second fetch
+    vector: np.ndarray | None = None  # the index read it anyway: no second fetch
 
 
 class VectorIndex(VectorFiles):
@@ -60,7 +60,7 @@ class VectorIndex(VectorFiles):
         top = min(k + len(exclude), len(scores))  # deleted rows score -inf: never ahead of a live one
         rows = np.argpartition(-scores, top - 1)[:top] if top < len(scores) else np.arange(len(scores))
         rows = rows[np.argsort(-scores[rows], kind="stable")]
-        hits = [VectorHit(self.ids[r], float(scores[r])) for r in rows
+        hits = [VectorHit(self.ids[r], float(scores[r]), vectors[r]) for r in rows
                 if int(r) not in deleted and self.ids[r] not in exclude]
         return hits[:k]
 
@@ -107,13 +107,14 @@ class VectorIndex(VectorFiles):
         if not len(rows):
             return []
         rows = np.sort(rows)
-        scores = self._rows(rows) @ query
+        vectors = self._rows(rows)
+        scores = vectors @ query
         order = np.argsort(-scores, kind="stable")
         hits = []
         for i in order:
             pid = self.ids[rows[i]]
             if pid not in exclude:
-                hits.append(VectorHit(pid, float(scores[i])))
+                hits.append(VectorHit(pid, float(scores[i]), vectors[i]))
                 if len(hits) == k:
                     break
         return hits
