@@ -4,10 +4,13 @@ part find what its one title + abstract vector misses (descriptive queries above
     python bench/eval_all.py                  # fills the cache (each corpus loaded and embedded)
     python bench/chunk_vectors.py --variant chunks --weights 0.3,0.5
     python bench/chunk_vectors.py --variant title --weights 0.2,0.3
+    python bench/chunk_vectors.py --variant cut --pieces 128 --weights 1   # a shorter input
 
 Besides each paper's stored vector, the extra texts are embedded with the settings' model (kept
 beside the cache as .npy): `chunks`, the title followed by each window of three sentences of the
-abstract; `title`, the title alone. A paper's score by meaning becomes (1 − w) × its vector's
+abstract; `title`, the title alone; `cut`, the paper's own text (title + abstract) cut at
+`--pieces` word pieces, the vector that replaces the paper's at w = 1 (feedback included): what
+a shorter model input costs. A paper's score by meaning becomes (1 − w) × its vector's
 cosine + w × the best cosine among its extra texts, in both the retrieval by meaning (exact,
 over the whole corpus) and the fusion of `SearchService._ranked` with its feedback step (the
 feedback centroid stays the papers' own vectors). w = 0 reproduces the code's figures. Prints
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paperradar.embed.embedder import paper_text
 from paperradar.evaluate import paired_bootstrap
 from paperradar.search import fusion, metrics, service
 
@@ -40,6 +44,8 @@ def extra_texts(rows: list[tuple], variant: str) -> tuple[list[str], np.ndarray]
     for i, (_, title, abstract, _) in enumerate(rows):
         if variant == "title":
             parts = [title]
+        elif variant == "cut":
+            parts = [paper_text(title, abstract)]
         else:
             sents = [s for s in re.split(r"(?<=[.!?])\s+", abstract.strip()) if s] or [""]
             parts = [f"{title.rstrip('.')}. {' '.join(sents[j:j + WINDOW])}" for j in range(0, len(sents), WINDOW)]
@@ -52,7 +58,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", type=Path, default=Path("/tmp/paperradar-eval-cache"))
     ap.add_argument("--sets", default=",".join(SETS))
-    ap.add_argument("--variant", choices=("chunks", "title"), default="chunks")
+    ap.add_argument("--variant", choices=("chunks", "title", "cut"), default="chunks")
+    ap.add_argument("--pieces", type=int, default=128, help="where `cut` cuts the text (word pieces)")
     ap.add_argument("--weights", default="0.3,0.5", help="values of w to try, comma-separated")
     a = ap.parse_args()
     weights = [float(w) for w in a.weights.split(",")]
@@ -68,14 +75,18 @@ def main() -> None:
         pos = {d: i for i, d in enumerate(ids)}
         docs = np.stack([np.frombuffer(row[3], dtype=np.float32) for row in rows])
         texts, owner = extra_texts(rows, a.variant)
-        kept = folder / f"extra-{a.variant}.npy"
+        kept = folder / f"extra-{a.variant}{a.pieces if a.variant == 'cut' else ''}.npy"
         if kept.is_file() and len(np.load(kept, mmap_mode="r")) == len(texts):
             extra = np.load(kept)
         else:
             t = time.perf_counter()
-            extra = r.search._embedder().encode(texts)
+            embedder = r.search._embedder()
+            if a.variant == "cut":
+                embedder._tokenizer.enable_truncation(max_length=a.pieces)  # this run's copy only
+            extra = embedder.encode(texts)
             np.save(kept, extra)
             print(f"{name}: embedded {len(texts):,} extra texts in {time.perf_counter() - t:.0f} s")
+        centroid_of = extra if a.variant == "cut" else docs  # one extra text per paper, in row order
 
         def by_meaning(qv: np.ndarray, w: float) -> np.ndarray:
             best = np.full(len(ids), -2.0, np.float32)
@@ -91,7 +102,8 @@ def main() -> None:
             fused = fusion.weighted(lex, {d: float(scores[pos[d]]) for d in cand}, weight)
             top = [d for d, _ in sorted(fused.items(), key=lambda kv: -kv[1])[:prf_docs]]
             if top:
-                q2 = c["qvec"] + prf_weight * np.mean([docs[pos[d]] for d in top], axis=0)
+                centroid = centroid_of if w == 1 else docs
+                q2 = c["qvec"] + prf_weight * np.mean([centroid[pos[d]] for d in top], axis=0)
                 scores = by_meaning(q2 / (np.linalg.norm(q2) or 1.0), w)
                 fused = fusion.weighted(lex, {d: float(scores[pos[d]]) for d in cand}, weight)
             return [d for d, _ in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))]
