@@ -245,8 +245,8 @@ class LexicalIndex(TantivyFolder):
 
     def _ids(self, searcher: tantivy.Searcher, addrs: list) -> list[str]:
         """The paper ids of some documents. A document's stored fields are read only for a key
-        not seen before: that read was a fifth of a hybrid search's own time (200 candidates),
-        the `key` fast field costs a few microseconds for all of them."""
+        not seen before: for hybrid's 200 candidates those reads took 0.28 ms of CPU on the demo
+        corpus (more in a large index), the `key` fast field a few microseconds."""
         if not addrs:
             return []
         known, out = self._id_of_key, []

@@ -22,10 +22,10 @@ from markupsafe import Markup
 from ..models import Paper
 from ..store import Store
 from . import analyze, fusion, highlight, suggest
-from .recent_papers import RecentPapers
 from .keys import paper_key
 from .lexical import LexicalIndex
 from .query import Query, parse
+from .recent_papers import RecentPapers
 from .vectors import VectorIndex
 
 MODES = ("hybrid", "lexical", "vector")
