@@ -22,6 +22,8 @@ def test_a_changed_title_shows_once_the_index_has_it(tmp_path):
     r.sync_indexes()
     assert titles(r, "experts") == ["Sparse experts for long documents"]
     ingest(r.store, [paper("Sparse experts for very long documents", 2)])
+    # The keyword index does not have the change yet, and results show the paper as it knows it
+    assert titles(r, "experts") == ["Sparse experts for long documents"]
     r.sync_indexes()
     assert titles(r, "experts") == ["Sparse experts for very long documents"]
 

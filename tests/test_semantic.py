@@ -125,6 +125,23 @@ def test_ann_index_recovers_rows_added_after_its_last_save(tmp_path):
     assert again.search(vecs[299], 1)[0].id == "p299"
 
 
+@pytest.mark.parametrize("ann_threshold", [1_000, 200])
+def test_a_hit_carries_the_vector_it_was_scored_with(tmp_path, ann_threshold):
+    # exact search below the threshold, the ANN and its exact rerank above it
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    vecs = rng.standard_normal((300, 384)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    index = VectorIndex(tmp_path / "v", "m", 384, ann_threshold=ann_threshold)
+    index.apply([(f"p{i}", v) for i, v in enumerate(vecs)], [], seq=300)
+    assert (index.ann is not None) == (ann_threshold < 300)
+    hits = index.search(vecs[7], 20)
+    stored = index.vectors_of([h.id for h in hits])
+    for h in hits:
+        assert np.array_equal(h.vector, stored[h.id]) and abs(float(h.vector @ vecs[7]) - h.score) < 1e-5
+
+
 def test_queries_use_the_int8_twin_of_the_papers_model_unless_told_not_to(demo_radar, settings):
     # fp32 papers, int8 queries (the default): same vector space, 3x faster per query
     assert demo_radar.embedder().name == "all-MiniLM-L6-v2"

@@ -128,6 +128,7 @@ class LexicalIndex(TantivyFolder):
                         self._save_state(committed)
                 writer.commit()
                 committed = last
+                self._save_state(committed)  # now, not after the merges: readers see the commit
                 writer.wait_merging_threads()
             finally:
                 del writer  # frees tantivy's own lock even when a traceback keeps this frame
@@ -251,12 +252,13 @@ class LexicalIndex(TantivyFolder):
             return []
         known, out = self._id_of_key, []
         for addr, key in zip(addrs, searcher.fast_field_values("key", addrs)):
-            pid = known.get(key)
+            pid = known.get(key) if key is not None else None
             if pid is None:
                 pid = searcher.doc(addr)["id"][0]
-                if len(known) >= IDS_KEPT:
-                    known.clear()
-                known[key] = pid
+                if key is not None:  # a document without a key (never written so) is not kept
+                    if len(known) >= IDS_KEPT:
+                        known.clear()
+                    known[key] = pid
             out.append(pid)
         return out
 

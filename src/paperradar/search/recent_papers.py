@@ -4,10 +4,13 @@ where it is.
 A result page needs its papers from the store: one query, but with the row-to-`Paper` work it
 cost ~0.6 ms for 21 papers, a sixth of a keyword search's CPU. Results name the same papers
 again and again (a popular paper turns up for many queries), so they are kept. Everything kept is
-dropped when the keyword index moves (its state file is rewritten by every sync, by this process
-or another): a paper changes only through the change feed, so a kept paper is never older than
-what the index itself answers from, and a server's follower moves the index within a second or
-two of a commit. Bounded: the least recently used go first.
+dropped when the keyword index moves (its state file, rewritten by every sync in any process,
+names the build and the feed position it reflects): a paper changes only through the change
+feed, so a kept paper is never older than what the index itself answers from, and a server's
+follower moves the index within a second or two of a commit. Where nothing moves the index (a
+server with following off, or whose syncs keep failing), results keep the papers as they were
+when it last moved, as the keyword results themselves do. Bounded: the least recently used go
+first.
 """
 
 from __future__ import annotations

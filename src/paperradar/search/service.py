@@ -71,7 +71,7 @@ class SearchService:
         # again, whose embedding (1.5-3 ms with MiniLM, ~15 ms with MPNet) is kept. One cache per
         # service, and a change of model makes a new service, so vectors of two models never mix.
         self.query_vector = functools.lru_cache(maxsize=QUERY_VECTORS)(self._encode_query)
-        self.papers = RecentPapers(store.get_papers, lexical.state_stamp)
+        self.papers = RecentPapers(store.get_papers, lexical.state_version)
 
     def _encode_query(self, text: str) -> np.ndarray:
         vector = self._embedder().encode_query(text)

@@ -103,14 +103,13 @@ class TantivyFolder:
     def _state(self) -> dict:
         return self._read_state() or {}
 
-    def state_stamp(self) -> tuple[int, int] | None:
-        """Changes whenever the index's state is written (every sync and repair, in any process):
-        a stat, no read."""
-        try:
-            st = self._state_file.stat()
-        except OSError:
-            return None
-        return st.st_ino, st.st_mtime_ns
+    def state_version(self) -> tuple | None:
+        """(build, seq) as the state file says now, whichever process wrote it: moves whenever
+        the index's contents do (a sync, a reset, a repair); None without a readable state.
+        Read from the file, not its inode and time: a rename reuses freed inodes, and coarse
+        file times would let two syncs within one tick look like none."""
+        state = self._read_state()
+        return (state.get("build"), state.get("seq")) if state else None
 
     def _write_state(self, state: dict) -> None:
         tmp = self._state_file.with_suffix(".tmp")
