@@ -6,8 +6,8 @@ part find what its one title + abstract vector misses (descriptive queries above
     python bench/chunk_vectors.py --variant title --weights 0.2,0.3
     python bench/chunk_vectors.py --variant cut --pieces 128 --weights 1   # a shorter input
 
-Besides each paper's stored vector, the extra texts are embedded with the settings' model (kept
-beside the cache as .npy): `chunks`, the title followed by each window of three sentences of the
+Besides each paper's stored vector, the extra texts are embedded with the model that embedded
+the papers (kept beside the cache as .npy): `chunks`, the title followed by each window of three sentences of the
 abstract; `title`, the title alone; `cut`, the paper's own text (title + abstract) cut at
 `--pieces` word pieces, the vector that replaces the paper's at w = 1 (feedback included): what
 a shorter model input costs. A paper's score by meaning becomes (1 − w) × its vector's
@@ -80,9 +80,9 @@ def main() -> None:
             extra = np.load(kept)
         else:
             t = time.perf_counter()
-            embedder = r.search._embedder()
+            embedder = r.embedder()  # the papers' model (fp32 or int8 as they were embedded), not the queries'
             if a.variant == "cut":
-                embedder._tokenizer.enable_truncation(max_length=a.pieces)  # this run's copy only
+                embedder._tokenizer.enable_truncation(max_length=a.pieces)  # this process's copy only
             extra = embedder.encode(texts)
             np.save(kept, extra)
             print(f"{name}: embedded {len(texts):,} extra texts in {time.perf_counter() - t:.0f} s")
