@@ -5,6 +5,8 @@ part find what its one title + abstract vector misses (descriptive queries above
     python bench/chunk_vectors.py --variant chunks --weights 0.3,0.5
     python bench/chunk_vectors.py --variant title --weights 0.2,0.3
     python bench/chunk_vectors.py --variant cut --pieces 128 --weights 1   # a shorter input
+    PAPERRADAR_EMBED_MODEL=all-mpnet-base-v2+all-MiniLM-L6-v2 PAPERRADAR_EMBED_INT8=1 \
+        python bench/chunk_vectors.py --variant cut --cut-model all-mpnet-base-v2 --weights 1
 
 Besides each paper's stored vector, the extra texts are embedded with the model that embedded
 the papers (kept beside the cache as .npy): `chunks`, the title followed by each window of three sentences of the
@@ -60,6 +62,7 @@ def main() -> None:
     ap.add_argument("--sets", default=",".join(SETS))
     ap.add_argument("--variant", choices=("chunks", "title", "cut"), default="chunks")
     ap.add_argument("--pieces", type=int, default=128, help="where `cut` cuts the text (word pieces)")
+    ap.add_argument("--cut-model", help="with two models, cut only this one's input (default: both)")
     ap.add_argument("--weights", default="0.3,0.5", help="values of w to try, comma-separated")
     a = ap.parse_args()
     weights = [float(w) for w in a.weights.split(",")]
@@ -75,14 +78,17 @@ def main() -> None:
         pos = {d: i for i, d in enumerate(ids)}
         docs = np.stack([np.frombuffer(row[3], dtype=np.float32) for row in rows])
         texts, owner = extra_texts(rows, a.variant)
-        kept = folder / f"extra-{a.variant}{a.pieces if a.variant == 'cut' else ''}.npy"
+        cut = f"{a.pieces}{a.cut_model or ''}" if a.variant == "cut" else ""
+        kept = folder / f"extra-{a.variant}{cut}.npy"
         if kept.is_file() and len(np.load(kept, mmap_mode="r")) == len(texts):
             extra = np.load(kept)
         else:
             t = time.perf_counter()
             embedder = r.embedder()  # the papers' model (fp32 or int8 as they were embedded), not the queries'
-            if a.variant == "cut":
-                embedder._tokenizer.enable_truncation(max_length=a.pieces)  # this process's copy only
+            if a.variant == "cut":  # this process's copy only; in a pair, the parts --cut-model names
+                for part in getattr(embedder, "parts", [embedder]):
+                    if part.name.startswith(a.cut_model or part.name):
+                        part._tokenizer.enable_truncation(max_length=a.pieces)
             extra = embedder.encode(texts)
             np.save(kept, extra)
             print(f"{name}: embedded {len(texts):,} extra texts in {time.perf_counter() - t:.0f} s")
