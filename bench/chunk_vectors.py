@@ -92,7 +92,6 @@ def main() -> None:
             extra = embedder.encode(texts)
             np.save(kept, extra)
             print(f"{name}: embedded {len(texts):,} extra texts in {time.perf_counter() - t:.0f} s")
-        centroid_of = extra if a.variant == "cut" else docs  # one extra text per paper, in row order
 
         def by_meaning(qv: np.ndarray, w: float) -> np.ndarray:
             best = np.full(len(ids), -2.0, np.float32)
@@ -108,7 +107,8 @@ def main() -> None:
             fused = fusion.weighted(lex, {d: float(scores[pos[d]]) for d in cand}, weight)
             top = [d for d, _ in sorted(fused.items(), key=lambda kv: -kv[1])[:prf_docs]]
             if top:
-                centroid = centroid_of if w == 1 else docs
+                # the papers' vectors, or at w = 1 the cut ones that replace them (one per paper, in row order)
+                centroid = extra if a.variant == "cut" and w == 1 else docs
                 q2 = c["qvec"] + prf_weight * np.mean([centroid[pos[d]] for d in top], axis=0)
                 scores = by_meaning(q2 / (np.linalg.norm(q2) or 1.0), w)
                 fused = fusion.weighted(lex, {d: float(scores[pos[d]]) for d in cand}, weight)
