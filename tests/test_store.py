@@ -105,6 +105,29 @@ def test_embeddings_are_found_by_content_hash_per_model(store):
     assert np.array_equal(store.get_embedding("m1", pid), v)
 
 
+def test_putting_a_stored_vector_again_leaves_its_row_alone(store):
+    """An index rebuild puts every paper's vector again; an unchanged row is not rewritten (on
+    PostgreSQL a rewrite is a new tuple to insert into the HNSW graph: its `xmin` would move),
+    and a new text's vector replaces the old one."""
+    pid = store.upsert_papers([paper()]).ids[0]
+    h = store.get_paper(pid).content_hash()
+    v = np.arange(384, dtype=np.float32) / 384
+    store.put_embeddings("m1", [(pid, h, v)])
+
+    def row_version():
+        if not store.is_postgresql:
+            return None
+        with store.engine.connect() as conn:
+            return conn.exec_driver_sql(f"SELECT xmin::text FROM embeddings WHERE paper_id = '{pid}'").scalar()
+
+    before = row_version()
+    store.put_embeddings("m1", [(pid, h, v)])
+    assert row_version() == before
+    store.put_embeddings("m1", [(pid, "another text", v[::-1].copy())])
+    assert np.array_equal(store.get_embedding("m1", pid), v[::-1])
+    assert store.embeddings_by_hash("m1", ["another text", h]).keys() == {"another text"}
+
+
 def test_runs_are_recorded_newest_first(store):
     first = store.start_run("update")
     store.finish_run(first, "ok", {"added": 3})

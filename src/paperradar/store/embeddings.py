@@ -20,6 +20,10 @@ _CHUNK = 500
 def put(conn: Connection, model: str, rows: list[tuple[str, str, np.ndarray]]) -> None:
     """Store (paper_id, content_hash, vector) rows, replacing older vectors of those papers.
 
+    A row that already holds this text's vector is left as it is: an index rebuild puts every
+    paper's vector again, and on PostgreSQL each rewritten row is a new tuple to insert into the
+    HNSW graph (a million papers' sync took hours instead of minutes).
+
     One upsert per row: two processes embedding the same new paper (two digest runs, an
     indexer and a digest run) both succeed, the later write wins (a delete-then-insert made
     the second fail with a duplicate key on PostgreSQL)."""
@@ -36,14 +40,17 @@ def put(conn: Connection, model: str, rows: list[tuple[str, str, np.ndarray]]) -
             "INSERT INTO embeddings (paper_id, model, content_hash, vector, key, vec) "
             "VALUES (:paper_id, :model, :content_hash, :vector, :key, CAST(:vec AS vector)) "
             "ON CONFLICT (paper_id, model) DO UPDATE SET content_hash = excluded.content_hash, "
-            "vector = excluded.vector, key = excluded.key, vec = excluded.vec"),
+            "vector = excluded.vector, key = excluded.key, vec = excluded.vec "
+            "WHERE embeddings.content_hash <> excluded.content_hash OR embeddings.key IS DISTINCT FROM excluded.key "
+            "OR embeddings.vec IS NULL"),
             [{"paper_id": pid, "model": model, "content_hash": h, "key": paper_key(pid),
               "vector": np.asarray(v, dtype=np.float32).tobytes(), "vec": vector_text(v)} for pid, h, v in rows])
         return
     stmt = dialect_insert(conn, embeddings)
     stmt = stmt.on_conflict_do_update(
         index_elements=[embeddings.c.paper_id, embeddings.c.model],
-        set_={"content_hash": stmt.excluded.content_hash, "vector": stmt.excluded.vector})
+        set_={"content_hash": stmt.excluded.content_hash, "vector": stmt.excluded.vector},
+        where=embeddings.c.content_hash != stmt.excluded.content_hash)
     conn.execute(stmt, [{"paper_id": pid, "model": model, "content_hash": h,
                          "vector": np.asarray(v, dtype=np.float32).tobytes()} for pid, h, v in rows])
 

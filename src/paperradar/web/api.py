@@ -8,7 +8,7 @@ from __future__ import annotations
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from ..search.service import MODES
 from ..views import hit_json, paper_json
@@ -31,23 +31,36 @@ def next_link(request: Request, response: Response, **changes) -> None:
     response.headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
 
 
-@router.get("/papers/search", summary="Search papers, best first (no q: the newest papers)", responses=BAD)
+def json_list(items: list[dict], response: Response | None = None) -> JSONResponse:
+    """`items` as the response, with the headers a route set on its `response` parameter.
+
+    A route that returns a list lets FastAPI validate and re-encode it (`jsonable_encoder`),
+    which walked every hit's fields: ~1 ms of a keyword search's ~3 ms of CPU for 20 hits. A
+    returned Response is sent as it is; the route's `response_model` still documents the shape."""
+    out = JSONResponse(items)
+    if response is not None:
+        out.headers.update({k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")})
+    return out
+
+
+@router.get("/papers/search", summary="Search papers, best first (no q: the newest papers)", responses=BAD,
+            response_model=list[dict])
 async def search(request: Request, response: Response, radar: RadarDep,
                  q: str = Query("", max_length=MAX_QUERY, description='Words, "phrases", -exclusions, author:, cat:, from:, to:'),
                  limit: int = Query(20, ge=1, le=200),
                  offset: int = Query(0, ge=0, le=10_000),
                  mode: str = Query("hybrid", pattern="^(" + "|".join(MODES) + ")$",
-                                   description="hybrid (default), lexical (BM25) or vector (by meaning)")) -> list[dict]:
+                                   description="hybrid (default), lexical (BM25) or vector (by meaning)")) -> JSONResponse:
     return await in_search_thread(request, _search, request, response, radar, q, limit, offset, mode)
 
 
-def _search(request: Request, response: Response, radar, q: str, limit: int, offset: int, mode: str) -> list[dict]:
+def _search(request: Request, response: Response, radar, q: str, limit: int, offset: int, mode: str) -> JSONResponse:
     if not q.strip():
         papers = radar.store.latest_papers(limit + 1, offset)
         listings = radar.store.get_listings([p.id for p in papers])
         if len(papers) > limit:
             next_link(request, response, offset=offset + limit)
-        return [paper_json(p, listing=listings.get(p.id)) for p in papers[:limit]]
+        return json_list([paper_json(p, listing=listings.get(p.id)) for p in papers[:limit]], response)
     results = radar.search.search(q, limit=limit, offset=offset, mode=mode)
     if results.suggestion:
         # A header, not a field: Hugging Face clients parse the body as a list of papers.
@@ -57,20 +70,20 @@ def _search(request: Request, response: Response, radar, q: str, limit: int, off
     if results.more:
         next_link(request, response, offset=offset + limit)
     listings = radar.store.get_listings([h.paper.id for h in hits])
-    return [hit_json(h, listings.get(h.paper.id)) for h in hits]
+    return json_list([hit_json(h, listings.get(h.paper.id)) for h in hits], response)
 
 
 @router.get("/papers/{paper_id:path}/similar", summary="Papers similar in meaning (never the paper itself)",
-            responses=NOT_FOUND)
-async def similar(request: Request, radar: RadarDep, paper_id: str, limit: int = Query(10, ge=1, le=100)) -> list[dict]:
+            responses=NOT_FOUND, response_model=list[dict])
+async def similar(request: Request, radar: RadarDep, paper_id: str, limit: int = Query(10, ge=1, le=100)) -> JSONResponse:
     return await in_search_thread(request, _similar, radar, paper_id, limit)
 
 
-def _similar(radar, paper_id: str, limit: int) -> list[dict]:
+def _similar(radar, paper_id: str, limit: int) -> JSONResponse:
     p = _paper(radar, paper_id)
     hits = radar.search.similar(p, limit=limit)
     listings = radar.store.get_listings([h.paper.id for h in hits])
-    return [hit_json(h, listings.get(h.paper.id)) for h in hits]
+    return json_list([hit_json(h, listings.get(h.paper.id)) for h in hits])
 
 
 @router.get("/papers/{paper_id:path}", summary="One paper (by paperradar id or arXiv id)", responses=NOT_FOUND)

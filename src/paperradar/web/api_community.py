@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from ..community import daily, periods
 from ..community.submit import SubmitRefused, submit as submit_paper
@@ -18,7 +19,7 @@ from ..errors import UserError
 from ..store import now as utcnow
 from ..views import listed_json
 from . import csrf
-from .api import BAD, NOT_FOUND, next_link
+from .api import BAD, NOT_FOUND, json_list, next_link
 from .deps import CurrentAccount, RadarDep
 from .routes_community import cached_view, cast_vote, latest_period, minute
 
@@ -27,7 +28,8 @@ SIGNED_IN = {401: {"description": "Not signed in (the session cookie is missing 
              403: {"description": "The X-CSRF-Token header does not match this browser's CSRF cookie"}}
 
 
-@router.get("/daily_papers", summary="Listed papers of a day, week or month (Hugging Face shape)", responses=BAD)
+@router.get("/daily_papers", summary="Listed papers of a day, week or month (Hugging Face shape)", responses=BAD,
+            response_model=list[dict])
 def daily_papers(request: Request, response: Response, radar: RadarDep,
                  date: str | None = Query(None, max_length=10, description="YYYY-MM-DD (default: the latest day with papers)"),
                  week: str | None = Query(None, max_length=8, description="ISO week, YYYY-Www"),
@@ -35,7 +37,7 @@ def daily_papers(request: Request, response: Response, radar: RadarDep,
                  submitter: str | None = Query(None, max_length=128, description="only papers this member (handle) or upstream submitter listed; without a date: over every day"),
                  sort: str = Query("votes", max_length=16, description="votes (default), trending, new; Hugging Face's publishedAt means new"),
                  p: int = Query(0, ge=0, le=10_000, description="page, from 0"),
-                 limit: int = Query(50, ge=1, le=100)) -> list[dict]:
+                 limit: int = Query(50, ge=1, le=100)) -> JSONResponse:
     chosen = [(k, v) for k, v in (("date", date), ("week", week), ("month", month)) if v]
     if len(chosen) > 1:
         raise UserError("give one of date, week or month")
@@ -51,16 +53,17 @@ def daily_papers(request: Request, response: Response, radar: RadarDep,
                        submitter=submitter)
     if view.has_next:
         next_link(request, response, p=p + 1)
-    return [listed_json(e) for e in view.entries]
+    return json_list([listed_json(e) for e in view.entries], response)
 
 
-@router.get("/trending", summary="Trending papers of the last day, week or month", responses=BAD)
+@router.get("/trending", summary="Trending papers of the last day, week or month", responses=BAD,
+            response_model=list[dict])
 def trending(request: Request, radar: RadarDep, window: str = Query("week", max_length=8, description="day, week or month"),
-             limit: int = Query(20, ge=1, le=100)) -> list[dict]:
+             limit: int = Query(20, ge=1, le=100)) -> JSONResponse:
     now = minute(utcnow())
     period = request.app.state.pages.data(request, ("window", window, now), lambda: daily.window(radar.store, window, now))
     view = cached_view(request, radar, period, sort="trending", now=now, page=1, size=limit)
-    return [listed_json(e) for e in view.entries]
+    return json_list([listed_json(e) for e in view.entries])
 
 
 @router.post("/papers/{paper_id:path}/vote", summary="Vote for a listed paper (value=1) or take the vote back (value=0)",
