@@ -84,7 +84,10 @@ class PgVectorIndex:
         return int(self.store.get_meta(SEQ_KEY + self.model) or 0)
 
     def __len__(self) -> int:
-        """Vectors searchable (counted when the feed moved: `refresh`, `apply`)."""
+        """Vectors searchable: counted when the feed moved (`refresh`), after a sync (`flush`), or
+        here when a batch was applied since."""
+        if self._count_at is None:
+            self.refresh()
         return self._count
 
     def refresh(self) -> bool:
@@ -121,11 +124,13 @@ class PgVectorIndex:
         papers) out of the search. `upserts` are already searchable: the indexer stored them
         (`Store.put_embeddings`), and stored vectors are what pgvector searches."""
         self.store.unsearchable_vectors(self.model, removals, seq_key=SEQ_KEY + self.model, seq=seq)
-        self._count_at = None
-        self.refresh()
+        self._count_at = None  # recounted once per sync (`flush`), not per batch
 
     def flush(self) -> None:
-        """Nothing to save: every change is committed."""
+        """Nothing to save (every change is committed): the searchable vectors are counted again,
+        once per sync. A count reads every row of the model (about a second at a million), so a
+        batch's `apply` only marks it stale."""
+        self.refresh()
 
     def reset(self, repaired: dict | None = None) -> None:
         """Start over: the next sync walks the whole feed again and re-stores every paper's

@@ -36,6 +36,15 @@ def put(conn: Connection, model: str, rows: list[tuple[str, str, np.ndarray]]) -
         from ..search.keys import paper_key
         from .pgvector import vector_text
 
+        # Rows already holding these texts' vectors are dropped before their vectors are written
+        # out as text (most of the cost of a rebuild's sync); the upsert's WHERE covers a writer
+        # that stores one in between.
+        held = dict(conn.execute(text(
+            "SELECT paper_id, content_hash FROM embeddings WHERE model = :model AND paper_id = ANY(:ids) "
+            "AND vec IS NOT NULL"), {"model": model, "ids": [pid for pid, _, _ in rows]}).all())
+        rows = [r for r in rows if held.get(r[0]) != r[1]]
+        if not rows:
+            return
         conn.execute(text(
             "INSERT INTO embeddings (paper_id, model, content_hash, vector, key, vec) "
             "VALUES (:paper_id, :model, :content_hash, :vector, :key, CAST(:vec AS vector)) "
