@@ -147,8 +147,9 @@ def remove(conn: Connection, email: str) -> bool:
 
 def without_digest_on(conn: Connection, digest_date: dt.date) -> list[Subscriber]:
     """Active subscribers with no outbox row for that date (the frequency check is the caller's)."""
-    planned = select(outbox.c.subscriber_id).where(outbox.c.digest_date == digest_date)
+    planned = select(outbox.c.subscriber_id).where(outbox.c.digest_date == digest_date,
+                                                    outbox.c.subscriber_id == subscribers.c.id)
     q = (select(subscribers)
-         .where(subscribers.c.status == "active", subscribers.c.id.not_in(planned))
+         .where(subscribers.c.status == "active", ~planned.exists())  # an anti-join (topics.unplaced)
          .order_by(subscribers.c.id))
     return [to_subscriber(r) for r in conn.execute(q)]

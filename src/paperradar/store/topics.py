@@ -127,8 +127,10 @@ def topic_of(conn: Connection, paper_id: str) -> int | None:
 
 def unplaced(conn: Connection, model: str) -> list[str]:
     """Papers embedded by `model` that no topic holds yet."""
-    placed = select(paper_topics.c.paper_id)
-    q = select(embeddings.c.paper_id).where(embeddings.c.model == model, embeddings.c.paper_id.not_in(placed))
+    # NOT EXISTS, an anti-join: PostgreSQL runs `NOT IN (subquery)` as a nested loop once the
+    # subquery outgrows work_mem (a million papers' start-up ran for hours).
+    placed = select(paper_topics.c.paper_id).where(paper_topics.c.paper_id == embeddings.c.paper_id)
+    q = select(embeddings.c.paper_id).where(embeddings.c.model == model, ~placed.exists())
     return list(conn.execute(q).scalars())
 
 
