@@ -34,9 +34,10 @@ def next_link(request: Request, response: Response, **changes) -> None:
 def json_list(items: list[dict], response: Response | None = None) -> JSONResponse:
     """`items` as the response, with the headers a route set on its `response` parameter.
 
-    A route that returns a list lets FastAPI validate and re-encode it (`jsonable_encoder`),
-    which walked every hit's fields: ~1 ms of a keyword search's ~3 ms of CPU for 20 hits. A
-    returned Response is sent as it is; the route's `response_model` still documents the shape."""
+    A route that returns a list lets FastAPI validate and serialize it before encoding: for 20
+    hits that took 0.38-0.55 ms against 0.20-0.39 ms for the JSON alone (in-process), of a
+    keyword search's ~3-4 ms. A returned Response is sent as it is; the route's
+    `response_model` still documents the shape."""
     out = JSONResponse(items)
     if response is not None:
         out.headers.update({k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")})
