@@ -221,20 +221,21 @@ def test_a_mail_server_outage_never_counts_against_the_recipients(tmp_path, how)
     add_papers(store, "2401", GRADIENT)
     emails = readers(store, 3)
     clock = Clock()
+    today = clock.now.date()  # given to every run: three hours later may be tomorrow
     svc = service(settings, store, clock=clock)
     for _ in range(3):  # more runs than max_attempts
         with FakeSMTP(port=port, stall=True) if how == "hung" else contextlib.nullcontext():  # refused: nobody there
-            report = svc.run()
-        rows = store.outbox_for_date(clock.now.date())
+            report = svc.run(today)
+        rows = store.outbox_for_date(today)
         assert {(row.state, row.attempts) for row in rows} == {("pending", 0)}
         assert all("not counted as an attempt" in row.last_error for row in rows if row.last_error)
         assert report.send.stopped.startswith("the mail server is not usable: connecting to 127.0.0.1")
         assert report.send.failed == 0 and report.send.retry_later == 0
         clock.advance(hours=1)
     with FakeSMTP(port=port) as smtp:
-        report = svc.run()
+        report = svc.run(today)
     assert report.send.sent == 3 and report.send.stopped is None
-    assert {(row.state, row.attempts) for row in store.outbox_for_date(clock.now.date())} == {("sent", 1)}
+    assert {(row.state, row.attempts) for row in store.outbox_for_date(today)} == {("sent", 1)}
     exactly_once(smtp, emails)
     store.close()
 

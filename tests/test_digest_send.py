@@ -121,12 +121,13 @@ def test_temporary_failures_give_up_after_max_attempts(tmp_path, smtp):
     subscribe(store, "bob@example.com", ["gradient inversion"])
     smtp.script("bob@example.com", "451", "451", "451")
     clock = Clock()
+    today = clock.now.date()  # given to every run: an hour later may be tomorrow
     svc = service(settings, store, clock=clock)
-    svc.run()
+    svc.run(today)
     clock.advance(hours=1)
-    report = svc.run()
+    report = svc.run(today)
     assert report.states == {"failed": 1}
-    assert "gave up after 2 attempts" in store.outbox_for_date(clock.now.date())[0].last_error
+    assert "gave up after 2 attempts" in store.outbox_for_date(today)[0].last_error
     assert store.get_subscriber_by_email("bob@example.com").status == "active"  # 4xx never suppresses
 
 

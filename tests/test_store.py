@@ -118,7 +118,7 @@ def test_putting_a_stored_vector_again_leaves_its_row_alone(store):
         if not store.is_postgresql:
             return None
         with store.engine.connect() as conn:
-            return conn.exec_driver_sql(f"SELECT xmin::text FROM embeddings WHERE paper_id = '{pid}'").scalar()
+            return conn.execute(text("SELECT xmin::text FROM embeddings WHERE paper_id = :p"), {"p": pid}).scalar()
 
     before = row_version()
     store.put_embeddings("m1", [(pid, h, v)])

@@ -128,7 +128,7 @@ class PgVectorIndex:
 
     def flush(self) -> None:
         """Nothing to save (every change is committed): the searchable vectors are counted again,
-        once per sync. A count reads every row of the model (about a second at a million), so a
+        once per sync. A count reads every row of the model (~0.5 s at a million papers), so a
         batch's `apply` only marks it stale."""
         self.refresh()
 

@@ -39,10 +39,10 @@ def put(conn: Connection, model: str, rows: list[tuple[str, str, np.ndarray]]) -
         # Rows already holding these texts' vectors are dropped before their vectors are written
         # out as text (most of the cost of a rebuild's sync); the upsert's WHERE covers a writer
         # that stores one in between.
-        held = dict(conn.execute(text(
-            "SELECT paper_id, content_hash FROM embeddings WHERE model = :model AND paper_id = ANY(:ids) "
-            "AND vec IS NOT NULL"), {"model": model, "ids": [pid for pid, _, _ in rows]}).all())
-        rows = [r for r in rows if held.get(r[0]) != r[1]]
+        held = {(pid, h, key) for pid, h, key in conn.execute(text(
+            "SELECT paper_id, content_hash, key FROM embeddings WHERE model = :model AND paper_id = ANY(:ids) "
+            "AND vec IS NOT NULL"), {"model": model, "ids": [pid for pid, _, _ in rows]})}
+        rows = [r for r in rows if (r[0], r[1], paper_key(r[0])) not in held]
         if not rows:
             return
         conn.execute(text(
