@@ -9,8 +9,8 @@ part find what its one title + abstract vector misses (descriptive queries above
         python bench/chunk_vectors.py --variant cut --cut-model all-mpnet-base-v2 --weights 1
 
 Besides each paper's stored vector, the extra texts are embedded with the model that embedded
-the papers (kept beside the cache as .npy): `chunks`, the title followed by each window of three sentences of the
-abstract; `title`, the title alone; `cut`, the paper's own text (title + abstract) cut at
+the papers (kept beside the cache as .npy): `chunks`, the title followed by each window of three
+sentences of the abstract; `title`, the title alone; `cut`, the paper's own text (title + abstract) cut at
 `--pieces` word pieces, the vector that replaces the paper's at w = 1 (feedback included): what
 a shorter model input costs. A paper's score by meaning becomes (1 − w) × its vector's
 cosine + w × the best cosine among its extra texts, in both the retrieval by meaning (exact,

@@ -104,11 +104,11 @@ def main() -> int:
     try:
         sample = corpus_sample(data_dir, args.database_url)
         queries = iter(make_queries(sample, seed=1))
-        need = int(args.seconds * 2500) + int(args.warm_up * 200)  # more than any page answers: none repeats
+        warm = int(args.warm_up * 200)  # warm-up requests, distinct from the measured ones
+        need = int(args.seconds * 2500) + warm  # more than any page answers: none repeats
         for page in args.pages:
             for c in args.connections:
                 paths = page_paths(page, sample, [next(queries) for _ in range(need)])
-                warm = int(args.warm_up * 200)  # distinct from the measured requests
                 load(server.url, paths[:warm], c, args.warm_up)  # models loaded, pages cached by the OS
                 results[(page, c)] = load(server.url, paths[warm:], c, args.seconds)
                 print(f"  {page:<13} {c:>3} connections: {fmt(results[(page, c)])}", flush=True)
@@ -160,6 +160,7 @@ def build_synthetic(data_dir: Path, n: int, database_url: str | None) -> None:
     from sqlalchemy import text
 
     from search import papers
+    from paperradar.indexer import _batches
     from paperradar.ingest import ingest
     from paperradar.radar import Radar
     from paperradar.store import Store
@@ -178,17 +179,11 @@ def build_synthetic(data_dir: Path, n: int, database_url: str | None) -> None:
         if store.embedding_counts().get(settings.embedding_name, 0) < n:
             t0 = time.perf_counter()
             rng, anchors = np.random.default_rng(1), real_vectors(settings.embedding_name)
-            batch, done = [], _progress("vectors", n)
-            for _, p in store.papers_changed_since(0):
-                batch.append((p.id, p.content_hash()))
-                if len(batch) == 20_000:
-                    vectors = real_space_vectors(len(batch), rng, anchors)
-                    store.put_embeddings(settings.embedding_name, [(i, h, v) for (i, h), v in zip(batch, vectors)])
-                    done(len(batch))
-                    batch = []
-            if batch:
+            done = _progress("vectors", n)
+            for batch in _batches(((p.id, p.content_hash()) for _, p in store.papers_changed_since(0)), 20_000):
                 vectors = real_space_vectors(len(batch), rng, anchors)
                 store.put_embeddings(settings.embedding_name, [(i, h, v) for (i, h), v in zip(batch, vectors)])
+                done(len(batch))
             print(f"\nstored their vectors in {time.perf_counter() - t0:.0f} s", flush=True)
     finally:
         store.close()

@@ -252,7 +252,7 @@ class LexicalIndex(TantivyFolder):
             return []
         known, out = self._id_of_key, []
         for addr, key in zip(addrs, searcher.fast_field_values("key", addrs)):
-            pid = known.get(key) if key is not None else None
+            pid = known.get(key)  # None is never kept as a key (below)
             if pid is None:
                 pid = searcher.doc(addr)["id"][0]
                 if key is not None:  # a document without a key (never written so) is not kept
