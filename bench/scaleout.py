@@ -58,6 +58,8 @@ ODD_TOPICS = ["beekeeping in alpine meadows", "volcanic ash cloud forecasting", 
               "sourdough starter microbiology", "coral reef acoustic monitoring", "violin varnish chemistry",
               "glacier calving seismology", "tea leaf fermentation kinetics", "lighthouse lens manufacturing",
               "camel milk cheese production", "origami folding of solar sails", "bamboo scaffolding safety"]
+PLACES = ["Lisbon", "the Andes", "Hokkaido", "Patagonia", "the Sahara", "Lapland", "Tasmania", "Kamchatka",
+          "Zanzibar", "Iceland", "the Yukon", "Sardinia"]
 LUA = """
 local paths = {}
 for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
@@ -435,11 +437,15 @@ def freshness(server: Serve, data_dir: Path, database_url: str | None, rounds: i
 
     store = Store(settings_for(data_dir, database_url).db_url, migrate_schema=False)
     stamp = f"{int(time.time()) % 100000:05d}"
+    rng = random.Random(stamp)
     keyword, meaning, missed = [], [], 0
     try:
         for n in range(rounds):
             word = f"zq{stamp}x{n}"
-            topic = ODD_TOPICS[n % len(ODD_TOPICS)]
+            # Two odd topics and a place: no earlier round, in this run or one before it on the
+            # same database, wrote the same text, which would tie with this paper by meaning.
+            first, second = rng.sample(ODD_TOPICS, 2)
+            topic = f"{first} and {second} in {rng.choice(PLACES)}"
             p = Paper(id=f"fresh-{stamp}-{n}", title=f"{topic.capitalize()} studied with {word}",
                       abstract=f"We study {topic} over ten seasons of field measurements and report what changed.",
                       authors=["Fresh Bench"], categories=["physics.gen-ph"])
@@ -457,6 +463,9 @@ def freshness(server: Serve, data_dir: Path, database_url: str | None, rounds: i
                 time.sleep(0.02)
             if len(firsts) < 2 * len(server.clients):
                 missed += 1
+                lacking = [f"{kind} in worker {pid}" for pid in server.clients for kind in ("keyword", "meaning")
+                           if (pid, kind) not in firsts]
+                print(f"  freshness round {n}: {p.id} not found within 30 s by {', '.join(lacking)}", flush=True)
                 continue
             keyword.append(max(t for (_, k), t in firsts.items() if k == "keyword"))
             meaning.append(max(t for (_, k), t in firsts.items() if k == "meaning"))

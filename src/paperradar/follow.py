@@ -77,8 +77,6 @@ class Follower:
             except IndexBusy:
                 pass  # another process of this data dir is writing it; its commit shows up here
         if r.vectors is not None:
-            if self._shared_vectors:
-                r.vectors.refresh()  # pgvector: recount what other processes added
             if top > r.vectors.seq:
                 started = time.monotonic()
                 try:
@@ -88,6 +86,12 @@ class Follower:
                 if n:
                     log.info("indexed %d changed papers by meaning in %.2f s", n, time.monotonic() - started)
                 done += n
-        if r.lexical.seq >= top and (r.vectors is None or r.vectors.seq >= top):
+            reached = r.vectors.seq
+            if self._shared_vectors:
+                # pgvector: what other processes stored, looked at after the sync (which may have
+                # found their work done) and after `reached` was read, so a settled follower,
+                # which skips this until the feed moves again, has seen at least `reached`.
+                r.vectors.refresh()
+        if r.lexical.seq >= top and (r.vectors is None or reached >= top):
             self._settled = top
         return done

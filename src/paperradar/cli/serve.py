@@ -83,7 +83,7 @@ def _prepare(r: Radar, demo: bool) -> None:
     fitted = topics.ensure(r.store, r.active, per_topic=r.settings.topics_per_topic)
     if fitted:
         err.print(f"topics: {fitted}", highlight=False)
-    if r.vectors is not None and len(r.vectors):
+    if r.vectors:
         # Loaded (and on first use built into the models folder) here, once: workers then find
         # the built graph instead of building it side by side.
         r.query_embedder()

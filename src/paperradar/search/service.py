@@ -110,7 +110,7 @@ class SearchService:
         return [f"{p.title} {p.abstract}" for p in self.papers.get(ids).values()]
 
     def _vectors_ready(self) -> bool:
-        return self.vectors is not None and len(self.vectors) > 0 and self._embedder is not None
+        return bool(self.vectors) and self._embedder is not None  # bool: a count costs at scale (PgVectorIndex)
 
     def _vector_hits(self, q: Query, qvec: np.ndarray, k: int) -> list:
         """Top k by meaning among the papers passing `q`'s filters."""

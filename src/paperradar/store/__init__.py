@@ -167,10 +167,18 @@ class Store(CommunityStore, TopicStore):
         with self.engine.connect() as conn:
             return pgvector.vectors_of(conn, model, ids)
 
+    def recent_vectors(self, model: str, after: int, upto: int, limit: int) -> list[tuple[str, int, bytes | None]]:
+        with self.engine.connect() as conn:
+            return pgvector.recent_vectors(conn, model, after, upto, limit)
+
     def embedding_counts(self) -> dict[str, int]:
         """Stored vectors per embedding name."""
         with self.engine.connect() as conn:
             return embeddings.counts(conn)
+
+    def any_searchable_vectors(self, model: str) -> bool:
+        with self.engine.connect() as conn:
+            return pgvector.any_searchable(conn, model)
 
     def count_searchable_vectors(self, model: str) -> int:
         with self.engine.connect() as conn:

@@ -137,6 +137,22 @@ def vectors_of(conn: Connection, model: str, ids: list[str]) -> dict[str, np.nda
     return out
 
 
+def recent_vectors(conn: Connection, model: str, after: int, upto: int, limit: int) -> list[tuple[str, int, bytes | None]]:
+    """[(paper id, feed position, float32 bytes)] of the papers that changed at positions in
+    (`after`, `upto`], the newest `limit` of them; None for a paper without a vector of `model`
+    (withdrawn, or not embedded)."""
+    return _binary_rows(conn, (
+        "SELECT p.id, p.seq, e.vector FROM (SELECT id, seq FROM papers WHERE seq > %s AND seq <= %s "
+        "ORDER BY seq DESC LIMIT %s) AS p "
+        "LEFT JOIN embeddings e ON e.paper_id = p.id AND e.model = %s AND e.vec IS NOT NULL"),
+        (after, upto, limit, model))
+
+
+def any_searchable(conn: Connection, model: str) -> bool:
+    return bool(conn.execute(text("SELECT EXISTS (SELECT 1 FROM embeddings WHERE model = :model AND vec IS NOT NULL)"),
+                             {"model": model}).scalar())
+
+
 def count(conn: Connection, model: str) -> int:
     return conn.execute(text("SELECT count(*) FROM embeddings WHERE model = :model AND vec IS NOT NULL"),
                         {"model": model}).scalar() or 0

@@ -33,7 +33,7 @@ def serving_app(settings: Settings, radar: Radar) -> FastAPI:
     """The web app, with the query model loaded before the first search. While it serves, its
     radar follows the store's change feed (`create_app`'s lifespan calls `Radar.follow`)."""
     app = create_app(settings, radar)
-    if radar.vectors is not None and len(radar.vectors):
+    if radar.vectors:
         radar.query_embedder()  # loaded now rather than by the first search (a second or two)
     return app
 
