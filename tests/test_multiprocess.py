@@ -307,3 +307,42 @@ def test_rows_appended_past_another_process_ann_index_are_searched_and_kept(tmp_
     reader.apply([("own", own)], [], seq=404)
     assert reader.ann.ntotal == len(reader.ids) == 404
     assert reader.search(own, 1)[0].id == "own" and reader.search(fresh[1], 1)[0].id == "n1"
+
+
+def test_a_follower_that_finds_the_vectors_done_elsewhere_still_looks_at_them(tmp_path, pg_url):
+    """Two processes follow one PostgreSQL. B's follower waits for A's writer lock, then finds
+    A's work done: it must still load the new paper among the newest it scores exactly (the
+    HNSW walk may never reach a paper unlike its neighbours), not settle on a position it never
+    looked at. Found at a million papers, where it left one worker blind to a fresh paper."""
+    import threading
+
+    from conftest import make_settings
+    from paperradar.follow import Follower
+    from paperradar.models import Paper
+    from paperradar.radar import Radar
+
+    def paper(pid, title):
+        return Paper(id=pid, title=title, abstract=f"{title}. A study of it, in two sentences.", authors=["A. B"])
+
+    a = Radar(make_settings(tmp_path / "a", database_url=pg_url, follow_interval_s=0))
+    b = Radar(make_settings(tmp_path / "b", database_url=pg_url, follow_interval_s=0))
+    try:
+        a.store.upsert_papers([paper("w1", "Wombat burrow acoustics")])
+        a.sync_indexes()
+        follower = Follower(b, 0.5)
+        follower.once()
+        a.store.upsert_papers([paper("w2", "Glacier calving seismology in the Yukon")])
+        with a.vectors.lock.held():  # A is embedding the new paper while B looks
+            looking = threading.Thread(target=follower.once)
+            looking.start()
+            time.sleep(0.1)  # B waits for the lock (0.2 s at most)
+            a.indexer.sync_vectors()  # reentrant: A's lock, held by this thread
+        looking.join()
+        for _ in range(20):  # until B's follower settles on the newest position
+            if follower.once() == 0 and b.vectors.seq == b.store.max_seq():
+                break
+        assert "w2" in b.vectors.recent_ids
+        assert "w2" in [h.paper.id for h in b.search.search("glacier calving in the Yukon", mode="vector").hits]
+    finally:
+        a.close()
+        b.close()
