@@ -136,11 +136,10 @@ class PgVectorIndex:
         if not rows and self._recent_seq:
             self._recent_seq = upto
             return
-        for pid, seq, blob in rows:
-            if blob is None:
+        for pid, seq, v in rows:
+            if v is None:
                 self._recent.pop(pid, None)
             else:
-                v = np.frombuffer(blob, np.float32)
                 self._recent[pid] = (seq, v / (np.linalg.norm(v) or 1.0))
         if len(self._recent) > self.recent:
             newest = sorted(self._recent.items(), key=lambda kv: -kv[1][0])[:self.recent]
@@ -149,6 +148,12 @@ class PgVectorIndex:
         matrix = np.array([self._recent[pid][1] for pid in ids], np.float32).reshape(len(ids), self.dim)
         self._recent_matrix = (ids, matrix)
         self._recent_seq = upto
+
+    @property
+    def version(self) -> int | None:
+        """What this process's view reflects, for caches of what was found in it (the feed
+        position of its last `refresh`; None while a sync of its own is being applied)."""
+        return self._seen
 
     @property
     def recent_ids(self) -> list[str]:

@@ -31,6 +31,12 @@ class VectorIndex(VectorFiles):
     def __len__(self) -> int:
         return len(self.row_of)
 
+    @property
+    def version(self) -> int:
+        """What this process's view reflects, for caches of what was found in it: the feed
+        position of the rows it holds."""
+        return self.seq
+
     def vector(self, paper_id: str) -> np.ndarray | None:
         row = self.row_of.get(paper_id)
         return None if row is None else self._rows(np.array([row]))[0]

@@ -167,7 +167,7 @@ class Store(CommunityStore, TopicStore):
         with self.engine.connect() as conn:
             return pgvector.vectors_of(conn, model, ids)
 
-    def recent_vectors(self, model: str, after: int, upto: int, limit: int) -> list[tuple[str, int, bytes | None]]:
+    def recent_vectors(self, model: str, after: int, upto: int, limit: int) -> list[tuple[str, int, np.ndarray | None]]:
         with self.engine.connect() as conn:
             return pgvector.recent_vectors(conn, model, after, upto, limit)
 

@@ -137,15 +137,17 @@ def vectors_of(conn: Connection, model: str, ids: list[str]) -> dict[str, np.nda
     return out
 
 
-def recent_vectors(conn: Connection, model: str, after: int, upto: int, limit: int) -> list[tuple[str, int, bytes | None]]:
-    """[(paper id, feed position, float32 bytes)] of the papers that changed at positions in
-    (`after`, `upto`], the newest `limit` of them; None for a paper without a vector of `model`
+def recent_vectors(conn: Connection, model: str, after: int, upto: int,
+                   limit: int) -> list[tuple[str, int, np.ndarray | None]]:
+    """[(paper id, feed position, vector)] of the papers that changed at positions in (`after`,
+    `upto`], the newest `limit` of them; None for a paper without a vector of `model`
     (withdrawn, or not embedded)."""
-    return _binary_rows(conn, (
+    rows = _binary_rows(conn, (
         "SELECT p.id, p.seq, e.vector FROM (SELECT id, seq FROM papers WHERE seq > %s AND seq <= %s "
         "ORDER BY seq DESC LIMIT %s) AS p "
         "LEFT JOIN embeddings e ON e.paper_id = p.id AND e.model = %s AND e.vec IS NOT NULL"),
         (after, upto, limit, model))
+    return [(pid, seq, None if blob is None else np.frombuffer(blob, np.float32)) for pid, seq, blob in rows]
 
 
 def any_searchable(conn: Connection, model: str) -> bool:

@@ -71,10 +71,10 @@ async def paper(request: Request, paper_id: str):
 
 def paper_page(request: Request, paper_id: str) -> HTMLResponse:
     radar = request.app.state.radar
-    # The paper, its listing and its similar papers, kept until the store changes; the feed
-    # position the vectors reflect is in the key, so a paper's neighbours are found again once
-    # the follower embedded the papers just committed (they reach the vectors after the store).
-    vectors = radar.vectors.seq if radar.vectors is not None else 0
+    # The paper, its listing and its similar papers, kept until the store changes; the vectors'
+    # version is in the key, so a paper's neighbours are found again once this process sees the
+    # papers just committed embedded (they reach the vectors after the store).
+    vectors = radar.vectors.version if radar.vectors is not None else 0
     found = request.app.state.pages.data(request, ("paper", paper_id, vectors), lambda: _paper_data(radar, paper_id))
     if found is None:
         raise HTTPException(404, f"No paper with id {paper_id!r}.")
