@@ -27,6 +27,14 @@ def test_a_terse_query_keeps_its_keywords_weight(demo_radar):
     assert all("gradient" in h.paper.title.lower() for h in hits[:2]), [h.paper.title for h in hits]
 
 
+def test_an_acronym_query_puts_the_papers_naming_it_first(demo_radar):
+    # An embedding model places "RLHF" near any reinforcement learning paper; a query naming an
+    # acronym weighs keywords 0.5 whatever its length (docs/search.md), so the two demo papers
+    # that name it come before the reinforcement learning papers that do not.
+    hits = demo_radar.search.search("RLHF", limit=2).hits
+    assert all("RLHF" in h.paper.title + h.paper.abstract for h in hits), [h.paper.title for h in hits]
+
+
 def test_hybrid_is_the_default_and_modes_differ(demo_radar):
     q = "synthesizing a tiny set of training images that matches training on the full dataset"
     default = [h.paper.id for h in demo_radar.search.search(q, limit=10).hits]
