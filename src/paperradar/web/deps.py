@@ -29,8 +29,8 @@ async def in_search_thread(request: Request, fn: Callable[..., T], *args) -> T:
     rest of the requests queueing in order. Searching, highlighting and rendering hold the GIL
     nearly all the time, so a thread per concurrent request (FastAPI's pool has 40) buys no
     parallelism and costs the hand-overs: 8 concurrent keyword searches took 7.6 ms of CPU
-    each on 40 threads, 5.2 ms on one. Blocking work outside the GIL (onnxruntime, tantivy)
-    still overlaps through the search service's own pool."""
+    each on 40 threads, 5.2 ms on one. With pgvector, the query's embedding and the database's
+    walk still overlap the keyword search through the search service's own pool."""
     return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=request.app.state.search_limiter)
 
 
