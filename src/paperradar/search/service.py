@@ -43,10 +43,19 @@ log = logging.getLogger("paperradar.search")
 
 @dataclass
 class Hit:
+    """A result, its title and abstract highlighted for the query when first asked for (a page
+    shows both, a JSON answer only the snippet, a feed neither)."""
     paper: Paper
     score: float
-    title_html: Markup
-    snippet_html: Markup
+    matcher: highlight.Matcher = field(repr=False)
+
+    @functools.cached_property
+    def title_html(self) -> Markup:
+        return highlight.mark(self.paper.title, self.matcher)
+
+    @functools.cached_property
+    def snippet_html(self) -> Markup:
+        return highlight.snippet(self.paper.abstract, self.matcher)
 
 
 @dataclass
@@ -199,7 +208,7 @@ class SearchService:
             p = papers.get(pid)
             if p is None:  # index ahead of a store that lost the row: skip, never fail
                 continue
-            hits.append(Hit(p, score, highlight.mark(p.title, m), highlight.snippet(p.abstract, m)))
+            hits.append(Hit(p, score, m))
         return hits
 
 

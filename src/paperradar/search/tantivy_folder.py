@@ -56,6 +56,7 @@ class TantivyFolder:
     def __init__(self, path: Path, schema: tantivy.Schema, schema_version: int, source: Source | None,
                  lock_wait: float):
         self.path, self.schema, self.schema_version, self.source = path, schema, schema_version, source
+        self._state_path = str(path / "paperradar-state.json")
         self.lock = WriterLock(path.with_name(path.name + ".lock"), "keyword index", lock_wait,
                                on_acquire=self._follow_rebuild)
         self.problem: str | None = None  # damage this process found (the index was emptied for it)
@@ -88,7 +89,7 @@ class TantivyFolder:
     # --- state -----------------------------------------------------------------------------
     @property
     def _state_file(self) -> Path:
-        return self.path / "paperradar-state.json"
+        return Path(self._state_path)
 
     def _read_state(self) -> dict | None:
         """The state file's contents: {} when there is none, None when it is unreadable."""
@@ -103,13 +104,17 @@ class TantivyFolder:
     def _state(self) -> dict:
         return self._read_state() or {}
 
-    def state_version(self) -> tuple | None:
-        """(build, seq) as the state file says now, whichever process wrote it: moves whenever
-        the index's contents do (a sync, a reset, a repair); None without a readable state.
-        Read from the file, not its inode and time: a rename reuses freed inodes, and coarse
-        file times would let two syncs within one tick look like none."""
-        state = self._read_state()
-        return (state.get("build"), state.get("seq")) if state else None
+    def state_version(self) -> bytes | None:
+        """The state file's bytes as they are now, whichever process wrote them: they change
+        whenever the index's contents do (a sync writes its seq; a reset or a repair, its build);
+        None when there is no readable state. Read, not stat'ed: a rename reuses freed inodes,
+        and coarse file times would let two syncs within one tick look like none. Not parsed:
+        this runs for every result page (6 us, 20 with pathlib and json)."""
+        try:
+            with open(self._state_path, "rb") as f:
+                return f.read() or None
+        except OSError:
+            return None
 
     def _write_state(self, state: dict) -> None:
         tmp = self._state_file.with_suffix(".tmp")

@@ -66,8 +66,9 @@ class VectorIndex(VectorFiles):
         top = min(k + len(exclude), len(scores))  # deleted rows score -inf: never ahead of a live one
         rows = np.argpartition(-scores, top - 1)[:top] if top < len(scores) else np.arange(len(scores))
         rows = rows[np.argsort(-scores[rows], kind="stable")]
-        hits = [VectorHit(self.ids[r], float(scores[r]), vectors[r]) for r in rows
-                if int(r) not in deleted and self.ids[r] not in exclude]
+        ids = self.ids
+        hits = [VectorHit(ids[r], s, v) for r, s, v in zip(rows.tolist(), scores[rows].tolist(), vectors[rows])
+                if r not in deleted and ids[r] not in exclude]
         return hits[:k]
 
     def rows_for_keys(self, keys: np.ndarray) -> np.ndarray:
