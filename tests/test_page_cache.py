@@ -215,3 +215,46 @@ def test_one_request_derives_a_dropped_entry_while_the_others_wait(tmp_path):
     store.upsert_papers([Paper(id="2608.00003", title="A new paper", abstract="News.")])  # the feed moved
     assert cache.data(Request({"type": "http", "headers": []}), ("list", 1), make) == "the list" and len(made) == 2
     store.close()
+
+
+def test_rows_kept_one_by_one_are_read_once_until_the_store_changes(tmp_path):
+    from starlette.requests import Request
+
+    from paperradar.web.page_cache import PageCache
+
+    store = Store(f"sqlite:///{tmp_path}/p.db")
+    cache = PageCache(store)
+    asked: list[list[str]] = []
+
+    def fetch(keys):
+        asked.append(keys)
+        return {k: k.upper() for k in keys if k != "none"}
+
+    def many(keys):
+        return cache.many(Request({"type": "http", "headers": []}), "row", keys, fetch)
+
+    assert many(["a", "b", "none"]) == {"a": "A", "b": "B"}
+    assert many(["b", "c", "none"]) == {"b": "B", "c": "C"}  # only "c" is read: "none" is known to have no row
+    assert asked == [["a", "b", "none"], ["c"]]
+    store.upsert_papers([Paper(id="2608.00003", title="A new paper", abstract="News.")])  # the store moved
+    assert many(["a", "c"]) == {"a": "A", "c": "C"} and asked[-1] == ["a", "c"]
+    store.close()
+
+
+def test_the_json_search_shows_a_vote_from_another_process_on_the_next_request(site):
+    url, radar, _, _ = site
+    pid = "2608.19000"
+    radar.indexer.sync_lexical()
+
+    def upvotes() -> int:
+        found = httpx.get(f"{url}/api/papers/search", params={"q": "proteins", "mode": "lexical"}).json()
+        return next(item["upvotes"] for item in found if item["id"] == pid)
+
+    assert upvotes() == 5 and upvotes() == 5  # the second answer's listing was kept
+    other = Store(radar.settings.db_url, migrate_schema=False)
+    try:
+        carol, _ = other.ensure_account("carol@example.org")
+        other.set_vote(carol.id, pid, True)
+        assert upvotes() == 6
+    finally:
+        other.close()

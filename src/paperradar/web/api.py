@@ -58,7 +58,7 @@ async def search(request: Request, response: Response, radar: RadarDep,
 def _search(request: Request, response: Response, radar, q: str, limit: int, offset: int, mode: str) -> JSONResponse:
     if not q.strip():
         papers = radar.store.latest_papers(limit + 1, offset)
-        listings = radar.store.get_listings([p.id for p in papers])
+        listings = _listings(request, radar, [p.id for p in papers])
         if len(papers) > limit:
             next_link(request, response, offset=offset + limit)
         return json_list([paper_json(p, listing=listings.get(p.id)) for p in papers[:limit]], response)
@@ -70,8 +70,13 @@ def _search(request: Request, response: Response, radar, q: str, limit: int, off
     hits = results.hits
     if results.more:
         next_link(request, response, offset=offset + limit)
-    listings = radar.store.get_listings([h.paper.id for h in hits])
+    listings = _listings(request, radar, [h.paper.id for h in hits])
     return json_list([hit_json(h, listings.get(h.paper.id)) for h in hits], response)
+
+
+def _listings(request: Request, radar, paper_ids: list[str]) -> dict:
+    """The listings of a result page's papers, kept by the process until the store changes."""
+    return request.app.state.pages.many(request, "listing", paper_ids, radar.store.get_listings)
 
 
 @router.get("/papers/{paper_id:path}/similar", summary="Papers similar in meaning (never the paper itself)",

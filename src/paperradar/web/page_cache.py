@@ -1,5 +1,6 @@
 """What a web process keeps between requests: data derived from the store (a day's list, a
-paper's similar papers) and anonymous visitors' pages, until the store changes.
+paper's similar papers, the listings of search results) and anonymous visitors' pages, until
+the store changes.
 
 Keyed on the store's version (store/listings.version: the lists' version, moved in the same
 transaction as every listing, vote or handle change, and the change feed's newest position), read
@@ -26,6 +27,7 @@ from starlette.requests import Request
 
 T = TypeVar("T")
 MAX_ITEMS = 2000  # derived data entries (a day's list, a paper and its neighbours)
+MAX_EACH = 10_000  # rows kept one by one (`many`): a paper's listing is ~1 KB
 MAX_BYTES = 32 * 1024 * 1024  # rendered pages, per process
 # Put where a page's CSRF token goes and replaced per response; random per process, so a
 # paper's text cannot contain it.
@@ -37,6 +39,7 @@ class PageCache:
         self.store, self.max_items, self.max_bytes = store, max_items, max_bytes
         self._version: tuple[int, int] = (-1, -1)
         self._data: OrderedDict[Hashable, object] = OrderedDict()
+        self._each: OrderedDict[Hashable, object] = OrderedDict()
         self._pages: OrderedDict[Hashable, str] = OrderedDict()
         self._page_bytes = 0
         self._lock = threading.Lock()
@@ -54,6 +57,7 @@ class PageCache:
                 if state["store_version"] > self._version:
                     self._version = state["store_version"]
                     self._data.clear()
+                    self._each.clear()
                     self._pages.clear()
                     self._page_bytes = 0
         return state["store_version"]
@@ -62,6 +66,34 @@ class PageCache:
         """`make()`'s value for `key` at this request's store version. The value is shared: treat
         it as read-only. None (nothing found) is not kept: made-up ids would push out the rest."""
         return self._get(request, self._data, ("data", key), make)
+
+    def many(self, request: Request, kind: str, keys: list[Hashable], fetch: Callable[[list], dict]) -> dict:
+        """`fetch(keys)` ({key: value}, leaving out keys it has no value for) at this request's
+        store version, each key kept on its own: a result page's listings are read with one
+        query for the papers no earlier request asked for (that read cost ~0.3 ms of CPU for 20
+        papers, the version costs a tenth of that). A key `fetch` left out is kept as having no
+        value."""
+        version = self.version(request)
+        found, missing = {}, []
+        with self._lock:
+            for key in keys:
+                value = self._each.get((kind, key), self)  # the cache itself: not kept
+                if value is self:
+                    missing.append(key)
+                else:
+                    self._each.move_to_end((kind, key))
+                    if value is not None:
+                        found[key] = value
+        if missing:
+            fetched = fetch(missing)
+            found.update(fetched)
+            with self._lock:
+                if version == self._version:  # not already stale
+                    for key in missing:
+                        self._each[kind, key] = fetched.get(key)
+                    while len(self._each) > MAX_EACH:
+                        self._each.popitem(last=False)
+        return found
 
     def page(self, request: Request, key: Hashable, make: Callable[[], str]) -> str:
         """A rendered page for `key` at this request's store version (with TOKEN_PLACEHOLDER)."""
