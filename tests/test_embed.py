@@ -160,12 +160,12 @@ def test_building_a_graph_removes_those_of_older_versions(private_cache):
     (built,) = onnx_files(private_cache)
     old = [private_cache / "all-MiniLM-L6-v2-53aa51172d142c89-g1.onnx", private_cache / "all-MiniLM-L6-v2-53aa51172d142c89-g1-int8.onnx.sha256"]
     other_model = private_cache / "other-model-0123456789abcdef-g1.onnx"
-    current_int8 = built.with_name(built.stem + "-int8.onnx")
-    for path in old + [other_model, current_int8]:
+    current_int8 = [built.with_name(built.stem + "-int8.onnx"), built.with_name(built.stem + "-int8q.onnx")]
+    for path in old + [other_model, *current_int8]:
         path.write_bytes(b"stale")
     built.unlink()  # the current graph must be built again
     Embedder(private_cache)
-    assert onnx_files(private_cache) == sorted([built, current_int8, other_model])
+    assert onnx_files(private_cache) == sorted([built, *current_int8, other_model])
 
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "digest missing"])
@@ -206,6 +206,22 @@ def test_quantized_model_is_close_to_fp32_and_cached_separately(private_cache):
     # agreement with fp32, is measured by bench/embed.py (0.914 on the demo corpus).
     assert cosines(int8.encode(texts), reference_vectors()).min() >= 0.97
     assert len(onnx_files(private_cache)) == 2  # the fp32 graph is kept beside it
+
+
+def test_queries_have_an_int8_graph_of_their_own_with_every_matmul_in_int8(private_cache):
+    import onnx
+
+    papers = Embedder(private_cache, quantized=True)
+    queries = Embedder(private_cache, quantized=True, for_queries=True)
+    assert queries.model_path.name.endswith("-int8q.onnx") and queries.model_path != papers.model_path
+
+    def fp32_matmuls(path):
+        return [n.name for n in onnx.load(str(path)).graph.node if n.op_type == "MatMul"]
+
+    assert fp32_matmuls(papers.model_path) == ["encoder.layer.0.output.dense.MatMul"]
+    assert fp32_matmuls(queries.model_path) == []
+    texts = [s["text"] for s in REFERENCE["sentences"]]
+    assert cosines(np.array([queries.encode_query(t) for t in texts]), reference_vectors()).min() >= 0.97
 
 
 # --- errors: unknown name, missing package, wrong weights ----------------------------------------

@@ -154,7 +154,7 @@ def test_queries_use_the_int8_twin_of_the_papers_model_unless_told_not_to(demo_r
     # fp32 papers, int8 queries (the default): same vector space, 3x faster per query
     assert demo_radar.embedder().name == "all-MiniLM-L6-v2"
     query_model = demo_radar.query_embedder()
-    assert query_model.name == "all-MiniLM-L6-v2-int8"
+    assert query_model.name == "all-MiniLM-L6-v2-int8" and query_model.model_path.name.endswith("-int8q.onnx")
     text = "recovering private training images from shared gradients"
     assert float(query_model.encode_query(text) @ demo_radar.embedder().encode_query(text)) > 0.98
     exact = Radar(settings.model_copy(update={"query_int8": False}))

@@ -57,7 +57,7 @@ class Radar:
         # on SQLite they are the data dir's files, one folder per embedding (docs/store.md).
         self.vectors: VectorIndex | PgVectorIndex | None = None
         self.vector_problem: str | None = None  # why search by meaning is off, if it is
-        self._embedders: dict[tuple[str, bool], Embedder] = {}  # by (model, quantized)
+        self._embedders: dict[tuple[str, bool, bool], Embedder] = {}  # by (model, quantized, for_queries)
         self._embedder_lock = threading.Lock()
         self._follower: Follower | None = None
         # The embedding search uses: the configured one, or until `paperradar reembed` has embedded
@@ -122,26 +122,30 @@ class Radar:
 
     def query_embedder(self, embedding: str | None = None) -> Embedder:
         """The model that embeds search queries (for `embedding`, default `active`): the papers' own, or with `query_int8` its int8
-        twin. A query is a few words, so the fp32 run is bound by reading 42 MB of weights per
-        query; int8 weights cut a query's embedding from 3-8 to 1-3.5 ms at cosine >= 0.99 to
-        the fp32 vector (docs/search.md)."""
+        twin made for queries. A query is a few words, so the fp32 run is bound by reading 42 MB
+        of weights per query; int8 weights cut a query's embedding from 3-8 to 1-3 ms at cosine
+        >= 0.98 to the fp32 vector (docs/search.md)."""
         embedding = embedding or self.active
         model, quantized = reembed.model_of(embedding), reembed.is_int8(embedding)
-        return self._model(model, quantized or self.settings.query_int8)
+        if quantized or not self.settings.query_int8:
+            return self._model(model, quantized)
+        return self._model(model, True, for_queries=True)
 
     def model_for(self, embedding: str) -> Embedder:
         """The model that makes `embedding`'s vectors."""
         return self._model(reembed.model_of(embedding), reembed.is_int8(embedding))
 
-    def _model(self, model: str, quantized: bool) -> Embedder | PairEmbedder:
-        return pair.load(self.settings.model_cache, model, quantized=quantized, single=self._single)
+    def _model(self, model: str, quantized: bool, *, for_queries: bool = False) -> Embedder | PairEmbedder:
+        return pair.load(self.settings.model_cache, model, quantized=quantized, for_queries=for_queries,
+                         single=self._single)
 
-    def _single(self, model: str, quantized: bool) -> Embedder:
+    def _single(self, model: str, quantized: bool, for_queries: bool) -> Embedder:
+        key = (model, quantized, for_queries)
         with self._embedder_lock:
-            if (model, quantized) not in self._embedders:
-                self._embedders[model, quantized] = Embedder(self.settings.model_cache, model=model,
-                                                             quantized=quantized)
-            return self._embedders[model, quantized]
+            if key not in self._embedders:
+                self._embedders[key] = Embedder(self.settings.model_cache, model=model, quantized=quantized,
+                                                for_queries=for_queries)
+            return self._embedders[key]
 
     def follow(self, interval: float | None = None) -> None:
         """Keep the indexes in step with the store in the background (a daemon thread; docs/store.md):

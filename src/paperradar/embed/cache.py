@@ -24,8 +24,11 @@ from .weights import ModelFiles, sha256_file
 log = logging.getLogger(__name__)
 
 
-def cached_model(cache_dir: Path, files: ModelFiles, weights_sha256: str, *, quantized: bool) -> Path:
-    """Path of a valid .onnx for this model, building (and quantizing) it first if needed."""
+def cached_model(cache_dir: Path, files: ModelFiles, weights_sha256: str, *, quantized: bool,
+                 for_queries: bool = False) -> Path:
+    """Path of a valid .onnx for this model, building (and quantizing) it first if needed;
+    `for_queries`: the int8 graph that embeds queries beside fp32 papers, where the model's
+    quantization plan has one of its own (else the int8 graph)."""
     cache_dir = Path(cache_dir)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -39,18 +42,22 @@ def cached_model(cache_dir: Path, files: ModelFiles, weights_sha256: str, *, qua
         _remove_older_graphs(cache_dir, files.spec.name, stem)
     if not quantized:
         return fp32
+    plan = quantization_plan(files)
+    keep = plan.keep_fp32
     int8 = cache_dir / f"{stem}-int8.onnx"
+    if for_queries and plan.query_keep_fp32 is not None:
+        keep, int8 = plan.query_keep_fp32, cache_dir / f"{stem}-int8q.onnx"
     if not _is_valid(int8):
         log.info("quantizing %s to %s", fp32.name, int8.name)
-        _write_atomically(int8, lambda tmp: _quantize(files, fp32, tmp))
+        _write_atomically(int8, lambda tmp: _quantize(files, fp32, tmp, keep))
     return int8
 
 
 def _remove_older_graphs(cache_dir: Path, model: str, stem: str) -> None:
     """Delete this model's graphs built by older code or weights (~115 MB each, never read again)."""
-    ours = re.compile(re.escape(model) + r"-[0-9a-f]{16}-g\d+(-int8)?\.onnx(\.sha256)?")
+    ours = re.compile(re.escape(model) + r"-[0-9a-f]{16}-g\d+(-int8q?)?\.onnx(\.sha256)?")
     for path in cache_dir.iterdir():
-        if ours.fullmatch(path.name) and not path.name.startswith((stem + ".", stem + "-int8.")):
+        if ours.fullmatch(path.name) and not path.name.startswith((stem + ".", stem + "-int8.", stem + "-int8q.")):
             path.unlink(missing_ok=True)
 
 
@@ -60,12 +67,12 @@ def _build_fp32(files: ModelFiles, *, for_int8: bool = False) -> bytes:
     return build_model(files, load_file(str(files.weights)), for_int8=for_int8).SerializeToString()
 
 
-def _quantize(files: ModelFiles, fp32: Path, target: Path) -> None:
+def _quantize(files: ModelFiles, fp32: Path, target: Path, keep_fp32: tuple[str, ...]) -> None:
     """int8 weights (per output channel), activations quantized on the fly: the MatMuls (and
     BERT's Attention); BERT's GELU approximated.
 
     The embedding table stays fp32 (quantizing the Gather saves memory, not time, and costs
-    accuracy), and so do the nodes the model's `quantization_plan` names. For MPNet the graph
+    accuracy), and so do the nodes named by `keep_fp32` (suffixes). For MPNet the graph
     quantized is built anew with its FFN outlier channels split off (graph_mpnet.py).
     """
     # Imported here: the quantization tooling is slow to import and only needed once.
@@ -79,7 +86,7 @@ def _quantize(files: ModelFiles, fp32: Path, target: Path) -> None:
     try:
         if plan.own_graph:
             source.write_bytes(_build_fp32(files, for_int8=True))
-        keep = [n.name for n in onnx.load(str(source)).graph.node if n.name.endswith(plan.keep_fp32)]
+        keep = [n.name for n in onnx.load(str(source)).graph.node if keep_fp32 and n.name.endswith(keep_fp32)]
         quantize_dynamic(
             source,
             target,

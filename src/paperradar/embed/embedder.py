@@ -50,6 +50,8 @@ class Embedder:
     as a split zip is assembled (weights.py).
     quantized: use the int8 graph (faster, slightly different vectors: `name` differs so an
     index records which one built it).
+    for_queries: with `quantized`, the int8 graph made for embedding queries beside fp32 papers
+    (for MiniLM: every MatMul in int8; cache.py). Never for papers.
     threads: how many batches `encode` runs at once; default all available cores.
 
     Each run uses one core (onnxruntime's own thread pool is off) and `encode` runs `threads`
@@ -65,12 +67,14 @@ class Embedder:
         *,
         model: str = DEFAULT_MODEL,
         quantized: bool = False,
+        for_queries: bool = False,
         threads: int | None = None,
     ) -> None:
         files, weights_sha256 = installed(model, Path(cache_dir))
         self.name = model + ("-int8" if quantized else "")
         self.dim = files.spec.dim
-        self.model_path = cached_model(Path(cache_dir), files, weights_sha256, quantized=quantized)
+        self.model_path = cached_model(Path(cache_dir), files, weights_sha256, quantized=quantized,
+                                       for_queries=for_queries)
         self.threads = threads or available_cores()
         self._tokenizer = load_tokenizer(files)
         self._pad_id = pad_id(files)

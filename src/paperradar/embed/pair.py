@@ -53,11 +53,12 @@ class PairEmbedder:
         return f"PairEmbedder({self.name!r}, dim={self.dim})"
 
 
-def load(cache_dir: Path, model: str, *, quantized: bool = False, single=None) -> Embedder | PairEmbedder:
-    """The embedder for a model or a pair; `single(model, quantized)` may supply (cached) single
-    models, else they are loaded here."""
-    single = single or (lambda m, q: Embedder(cache_dir, model=m, quantized=q))
+def load(cache_dir: Path, model: str, *, quantized: bool = False, for_queries: bool = False,
+         single=None) -> Embedder | PairEmbedder:
+    """The embedder for a model or a pair (`Embedder`'s arguments); `single(model, quantized,
+    for_queries)` may supply (cached) single models, else they are loaded here."""
+    single = single or (lambda m, q, fq: Embedder(cache_dir, model=m, quantized=q, for_queries=fq))
     names = parts(model)
     if len(names) == 1:
-        return single(model, quantized)
-    return PairEmbedder([single(m, quantized) for m in names], model + ("-int8" if quantized else ""))
+        return single(model, quantized, for_queries)
+    return PairEmbedder([single(m, quantized, for_queries) for m in names], model + ("-int8" if quantized else ""))
