@@ -143,6 +143,13 @@ def bench_model(args, model: str) -> None:
         print(f"int8 vs fp32 cosine over the {len(texts)} abstracts: mean {cos.mean():.4f} (target >= {TARGET_COSINE}) "
               f"{verdict}, min {cos.min():.4f}")
         print(f"query latency on one core (p50 of encode_query): fp32 {rows[0][4]:.1f} ms, int8 {rows[1][4]:.1f} ms")
+        # Search embeds queries with the int8 graph made for them, against fp32 papers.
+        query_model = Embedder(args.cache, model=model, quantized=True, for_queries=True, threads=args.threads)
+        p50, _ = query_latency_ms(query_model, queries)
+        searched = np.array([query_model.encode_query(t) for t in queries + [t for t, _ in corpus]])
+        print(f"queries' int8 graph ({query_model.model_path.name}): p50 {p50:.1f} ms; top-10 overlap with fp32 "
+              f"queries over fp32 papers {top10_overlap(fd, fq, fd, searched):.3f} (the papers' int8 graph: "
+              f"{top10_overlap(fd, fq, fd, qq):.3f})")
 
 
 if __name__ == "__main__":
