@@ -75,9 +75,18 @@ class CommunityStore:
             return listings.neighbour_day(conn, start, after=False), listings.neighbour_day(conn, end, after=True)
 
     def lists_version(self) -> tuple[int, int]:
-        """What changes whenever a list, a paper or a vote does (listings.version)."""
-        with self.engine.connect() as conn:
-            return listings.version(conn)
+        """What changes whenever a list, a paper or a vote does (listings.version_sql). Nearly every
+        page asks, so it is read with the driver's own cursor: SQLAlchemy's connection,
+        transaction and result handling took ~100 us of CPU around this ~15 us read."""
+        raw = self.engine.raw_connection()  # from the pool, returned to it (rolled back) by close()
+        try:
+            cur = raw.cursor()
+            cur.execute(listings.version_sql(self.engine.dialect))
+            lists, seq = cur.fetchone()
+            cur.close()
+        finally:
+            raw.close()
+        return int(lists or 0), seq or 0
 
     def latest_listing_day(self, not_after: dt.date | None = None) -> dt.date | None:
         with self.engine.connect() as conn:

@@ -13,9 +13,10 @@ derived from the lists until `version` moves (web/page_cache.py).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Integer, String, and_, bindparam, case, cast, func, or_, select, type_coerce, update
+from sqlalchemy import Connection, Dialect, Integer, String, and_, bindparam, case, cast, func, or_, select, type_coerce, update
 
 from ..models import Listing
 from .db import dialect_insert
@@ -76,11 +77,12 @@ def bump_version(conn: Connection) -> None:
                                             set_={"value": cast(cast(meta.c.value, Integer) + 1, String)}))
 
 
-def version(conn: Connection) -> tuple[int, int]:
-    """(the lists' version, the change feed's newest position): when neither moved, no list,
-    paper or vote changed; both only grow. One indexed read."""
-    lists, seq = conn.execute(_VERSION).one()
-    return int(lists or 0), seq or 0
+@functools.lru_cache(maxsize=8)
+def version_sql(dialect: Dialect) -> str:
+    """The read of (the lists' version, the change feed's newest position), as the driver's own
+    SQL (it has no parameters): when neither moved, no list, paper or vote changed; both only
+    grow. One indexed read (Store.lists_version)."""
+    return str(_VERSION.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 def put(conn: Connection, items: list[tuple[str, Listing]], now: dt.datetime) -> None:

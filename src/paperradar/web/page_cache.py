@@ -2,7 +2,7 @@
 paper's similar papers, the listings of search results) and anonymous visitors' pages, until
 the store changes.
 
-Keyed on the store's version (store/listings.version: the lists' version, moved in the same
+Keyed on the store's version (Store.lists_version: the lists' version, moved in the same
 transaction as every listing, vote or handle change, and the change feed's newest position), read
 once per request with one indexed query. A vote therefore shows on the very next page load, in
 this process or any other: the voter's own redirect reads the new version and derives again.
