@@ -26,7 +26,8 @@ def search_limiter(settings) -> anyio.CapacityLimiter:
 
 async def in_search_thread(request: Request, fn: Callable[..., T], *args) -> T:
     """`fn(*args)` on one of the process's few search threads (`Settings.search_threads`), the
-    rest of the requests queueing in order. Searching, highlighting and rendering hold the GIL
+    rest of the requests queueing in order: searches, paper pages, the lists and search feeds,
+    the pages a busy server serves most. Searching, highlighting and rendering hold the GIL
     nearly all the time, so a thread per concurrent request (FastAPI's pool has 40) buys no
     parallelism and costs the hand-overs: 8 concurrent keyword searches took 7.6 ms of CPU
     each on 40 threads, 5.2 ms on one. With pgvector, the query's embedding and the database's
