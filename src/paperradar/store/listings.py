@@ -7,7 +7,7 @@ indexed range read and trending never counts vote rows.
 
 Every transaction that changes what a list shows (a listing, a vote, a hidden paper, a member's
 handle) also moves the lists' version (`bump_version`), so a web process can keep what it
-derived from the lists until `version` moves (web/page_cache.py).
+derived from the lists until that version moves (`version_sql`, web/page_cache.py).
 """
 
 from __future__ import annotations

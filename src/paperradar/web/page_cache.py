@@ -71,7 +71,7 @@ class PageCache:
         """`fetch(keys)` ({key: value}, leaving out keys it has no value for) at this request's
         store version, each key kept on its own: a result page's listings are read with one
         query for the papers no earlier request asked for (that read cost ~0.3 ms of CPU for 20
-        papers, the version costs a tenth of that). A key `fetch` left out is kept as having no
+        papers, the version ~15 us). A key `fetch` left out is kept as having no
         value."""
         version = self.version(request)
         found, missing = {}, []
