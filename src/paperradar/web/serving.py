@@ -38,7 +38,9 @@ def serving_app(settings: Settings, radar: Radar) -> FastAPI:
         radar.query_embedder()  # loaded now rather than by the first search (a second or two)
     # What start-up made (modules, the app, the models, the indexes) lives as long as the
     # process: out of the garbage collector's sight, whose full passes over it stalled every
-    # request for ~60 ms now and then (the p99 of a busy server).
+    # request for ~60 ms now and then (the p99 of a busy server). Start-up's garbage is
+    # collected first: frozen, it would be kept for good.
+    gc.collect()
     gc.freeze()
     return app
 
