@@ -5,11 +5,13 @@ The int8 twin of MiniLM stands in for "another model": it is a separate embeddin
 never mix with fp32 ones) that embeds the seed pages in seconds.
 """
 
+import gc
 import json
 import os
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -88,6 +90,9 @@ def test_a_running_server_switches_when_reembed_finishes(tmp_path, seed_files):
     settings = make_settings(tmp_path / "data")
     assert runner.invoke(app, ["-d", str(settings.data_dir), "ingest", "pages", str(seed_files[0])]).exit_code == 0
     server = Radar(settings)
+    gc.collect()
+    gc.freeze()  # as a web process does once started (web/serving.py)
+    replaced = weakref.ref(server.vectors)
     server.follow(0.1)
     try:
         assert server.active == FP32
@@ -99,5 +104,8 @@ def test_a_running_server_switches_when_reembed_finishes(tmp_path, seed_files):
         assert server.active == INT8 and server.search.vectors.model == INT8
         hits = server.search.search(QUERY, limit=1, mode="vector").hits
         assert "Thermoacoustic Instabilities" in hits[0].paper.title
+        gc.collect()
+        assert replaced() is None  # the old vector index is freed, frozen at start-up or not
     finally:
+        gc.unfreeze()
         server.close()

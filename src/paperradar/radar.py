@@ -6,6 +6,7 @@ Built once at the edge (CLI command, web app factory, test) and passed down.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import threading
 from importlib import resources
@@ -98,6 +99,10 @@ class Radar:
         self.active, self.vectors, self.vector_problem = embedding, vectors, None
         self.indexer = Indexer(self.store, self.lexical, vectors, lambda: self.model_for(embedding))
         self.search = SearchService(self.store, self.lexical, vectors, lambda: self.query_embedder(embedding))
+        # A web process froze what it made at start-up out of the garbage collector's sight
+        # (web/serving.py); the search and vectors replaced here hold reference cycles, so only
+        # the collector frees them (a whole vector index), and it must see them again.
+        gc.unfreeze()
         log.info("search by meaning now uses %s", embedding)
 
     @property
