@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from ..errors import UserError
 
 KINDS = ("date", "week", "month")
+# The calendar ends with 9999: a list of its last week or month would have no next one to link
+# to (and a month's end is found through the next month), so periods end a year before.
+LAST_YEAR = 9998
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -74,6 +77,7 @@ def parse(kind: str, text: str) -> Period:
         m = _WEEK.match(text)
         if not m:
             raise UserError(f"week must look like 2025-W07, not {text[:40]!r}")
+        _check_year(int(m[1]), text)
         try:
             return of("week", dt.date.fromisocalendar(int(m[1]), int(m[2]), 1))
         except ValueError:
@@ -82,6 +86,7 @@ def parse(kind: str, text: str) -> Period:
         m = _MONTH.match(text)
         if not m or not 1 <= int(m[2]) <= 12 or int(m[1]) < 1:
             raise UserError(f"month must look like 2025-03 (months 01-12), not {text[:40]!r}")
+        _check_year(int(m[1]), text)
         return of("month", dt.date(int(m[1]), int(m[2]), 1))
     raise UserError(f"unknown period {kind!r}: use one of {', '.join(KINDS)}")
 
@@ -90,6 +95,13 @@ def parse_day(text: str) -> dt.date:
     if not _DAY.match(text):
         raise UserError(f"date must look like 2025-03-11, not {text[:40]!r}")
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise UserError(f"{text} is not a date on the calendar") from None
+    _check_year(day.year, text)
+    return day
+
+
+def _check_year(year: int, text: str) -> None:
+    if year > LAST_YEAR:
+        raise UserError(f"{text} is too far ahead: lists go up to the end of {LAST_YEAR}")
