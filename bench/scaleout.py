@@ -496,8 +496,9 @@ def report(results: dict, fts: dict, fresh: dict | None, args) -> None:
             # A closed loop (each connection sends its next request when the last is answered)
             # that `low` connections already saturate: by Little's law the mean latency grows by
             # high/low times the fall in req/s, whatever the server (FTS5's below shows the same).
-            print(row(f"{names[page]}: mean@{high} / mean@{low}",
-                      (high / results[(page, high)]["rps"]) / (low / results[(page, low)]["rps"]), "×"))
+            if results[(page, high)]["rps"] and results[(page, low)]["rps"]:
+                print(row(f"{names[page]}: mean@{high} / mean@{low}",
+                          (high / results[(page, high)]["rps"]) / (low / results[(page, low)]["rps"]), "×"))
     if fts and ("keyword-json", low) in results:
         print(f"\nSQLite FTS5 BM25 beside our keyword search (same papers, same kind of queries, JSON, {args.workers} workers):")
         for c in cs:
