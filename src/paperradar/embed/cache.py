@@ -14,11 +14,12 @@ import logging
 import os
 import re
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from .errors import EmbedError
-from .graph import GRAPH_VERSION, build_model, quantization_plan
+from .graph import GRAPH_VERSION, QuantizationPlan, build_model, quantization_plan
 from .weights import ModelFiles, sha256_file
 
 log = logging.getLogger(__name__)
@@ -43,13 +44,12 @@ def cached_model(cache_dir: Path, files: ModelFiles, weights_sha256: str, *, qua
     if not quantized:
         return fp32
     plan = quantization_plan(files)
-    keep = plan.keep_fp32
     int8 = cache_dir / f"{stem}-int8.onnx"
     if for_queries and plan.query_keep_fp32 is not None:
-        keep, int8 = plan.query_keep_fp32, cache_dir / f"{stem}-int8q.onnx"
+        plan, int8 = replace(plan, keep_fp32=plan.query_keep_fp32), cache_dir / f"{stem}-int8q.onnx"
     if not _is_valid(int8):
         log.info("quantizing %s to %s", fp32.name, int8.name)
-        _write_atomically(int8, lambda tmp: _quantize(files, fp32, tmp, keep))
+        _write_atomically(int8, lambda tmp: _quantize(files, plan, fp32, tmp))
     return int8
 
 
@@ -67,26 +67,25 @@ def _build_fp32(files: ModelFiles, *, for_int8: bool = False) -> bytes:
     return build_model(files, load_file(str(files.weights)), for_int8=for_int8).SerializeToString()
 
 
-def _quantize(files: ModelFiles, fp32: Path, target: Path, keep_fp32: tuple[str, ...]) -> None:
+def _quantize(files: ModelFiles, plan: QuantizationPlan, fp32: Path, target: Path) -> None:
     """int8 weights (per output channel), activations quantized on the fly: the MatMuls (and
     BERT's Attention); BERT's GELU approximated.
 
     The embedding table stays fp32 (quantizing the Gather saves memory, not time, and costs
-    accuracy), and so do the nodes named by `keep_fp32` (suffixes). For MPNet the graph
+    accuracy), and so do the nodes `plan` names (`keep_fp32`). For MPNet the graph
     quantized is built anew with its FFN outlier channels split off (graph_mpnet.py).
     """
     # Imported here: the quantization tooling is slow to import and only needed once.
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    plan = quantization_plan(files)
     # The graph to quantize: the cached fp32 one, or one built for it (written beside the target).
     source = target.with_name(target.name + ".source.onnx") if plan.own_graph else fp32
     logging.disable(logging.WARNING)  # it advises "pre-processing" on the root logger; not for us
     try:
         if plan.own_graph:
             source.write_bytes(_build_fp32(files, for_int8=True))
-        keep = [n.name for n in onnx.load(str(source)).graph.node if keep_fp32 and n.name.endswith(keep_fp32)]
+        keep = [n.name for n in onnx.load(str(source)).graph.node if plan.keep_fp32 and n.name.endswith(plan.keep_fp32)]
         quantize_dynamic(
             source,
             target,
